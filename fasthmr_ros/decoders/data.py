@@ -193,7 +193,9 @@ def to_camera_frame(clip: MotionClip, yaw: float = 0.0) -> MotionClip:
     up = Rotation.from_rotvec([0.0, 0.0, yaw]).as_matrix()
     rot = WORLD_ZUP_TO_CAMERA @ up
     trans = None if clip.trans is None else clip.trans @ rot.T
-    return MotionClip(rot @ clip.global_orient, clip.body_pose, clip.betas, clip.fps, trans, clip.gender, clip.name)
+    return MotionClip(
+        rot @ clip.global_orient, clip.body_pose, clip.betas, clip.fps, trans, clip.gender, clip.name
+    )
 
 
 def find_motion_files(root: str | Path) -> list[Path]:
@@ -228,8 +230,12 @@ _OPTIONAL_SHAPES: dict[str, tuple[int | None, ...]] = {
 }
 
 
-def _check_shape(path: Path, key: str, array: np.ndarray, expected: tuple[int | None, ...], count: int) -> None:
-    ok = array.ndim == len(expected) and all(e is None or e == s for e, s in zip(expected, array.shape))
+def _check_shape(
+    path: Path, key: str, array: np.ndarray, expected: tuple[int | None, ...], count: int
+) -> None:
+    ok = array.ndim == len(expected) and all(
+        e is None or e == s for e, s in zip(expected, array.shape, strict=False)
+    )
     if not ok or array.shape[0] != count:
         want = ", ".join("T" if i == 0 else ("*" if e is None else str(e)) for i, e in enumerate(expected))
         raise InputError(f"{path}: {key} must have shape ({want}) with T={count}, got {array.shape}")
@@ -246,9 +252,9 @@ def read_feature_sequence(path: str | Path, load_image_tokens: bool = False) -> 
     except (OSError, ValueError) as exc:
         raise InputError(f"{path}: not a readable npz file ({exc})") from exc
     with data:
-        missing = sorted(set(_REQUIRED_SHAPES) - set(data.files))
-        if missing or "fps" not in data.files:
-            raise InputError(f"{path}: not a feature sequence, lacks {missing + (['fps'] * ('fps' not in data))}")
+        missing = sorted((set(_REQUIRED_SHAPES) | {"fps"}) - set(data.files))
+        if missing:
+            raise InputError(f"{path}: not a feature sequence (docs/decoders.md layout b), lacks {missing}")
         count = int(data["head_token"].shape[0])
         if count < 1:
             raise InputError(f"{path}: empty sequence")
@@ -371,7 +377,8 @@ def noisy_regression_sequence(
     pred_body = perturb_rotations(clip.body_pose, noise, rng)
     count = len(clip)
     pose6d = np.concatenate([pred_root[:, None], pred_body], axis=1)[..., :2].reshape(count, -1)  # (T, 144)
-    embedding = np.random.default_rng(1234).normal(size=(pose6d.shape[1], feature_dim)) / np.sqrt(pose6d.shape[1])
+    width = pose6d.shape[1]
+    embedding = np.random.default_rng(1234).normal(size=(width, feature_dim)) / np.sqrt(width)
     betas = np.tile(clip.betas[:NUM_BETAS], (count, 1))
     pred_betas = betas + rng.normal(scale=0.1, size=betas.shape)
     pred_cam = np.tile([0.9, 0.0, 0.2], (count, 1)) + rng.normal(scale=0.01, size=(count, 3))
