@@ -105,8 +105,7 @@ def test_raw_rejections(args: tuple, reason: str) -> None:
 
 
 def test_compressed_rejections(rgb: np.ndarray) -> None:
-    ok, png = cv2.imencode(".png", rgb)
-    png = png.tobytes()
+    png = cv2.imencode(".png", rgb)[1].tobytes()
     cases = [
         ("png", b"", "no data"),
         ("tiff", png, "unsupported CompressedImage format 'tiff'"),

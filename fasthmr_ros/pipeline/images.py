@@ -65,7 +65,8 @@ def decode_image(
     buf = _as_uint8(data)
     if buf.size != step * height:
         raise InputError(
-            f"{encoding} image data has {buf.size} bytes, expected step*height = {step}*{height} = {step * height}"
+            f"{encoding} image data has {buf.size} bytes, "
+            f"expected step*height = {step}*{height} = {step * height}"
         )
     rows = buf.reshape(height, step)[:, :row_bytes]  # drop row padding
     if depth == 2:
