@@ -65,7 +65,9 @@ class ModelConfig:
     original_depth: int | None = None
 
 
-def _preset(embed: int, depth: int, heads: int, head: HeadConfig | None = None, name: str = "") -> ModelConfig:
+def _preset(
+    embed: int, depth: int, heads: int, head: HeadConfig | None = None, name: str = ""
+) -> ModelConfig:
     return ModelConfig(
         preset=name,
         backbone=BackboneConfig(embed_dim=embed, depth=depth, num_heads=heads),
