@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 import torch
-from torch import nn
 
 from fasthmr_ros.config import MergingConfig
 from fasthmr_ros.merging.blocks import attention_with_keys
 from fasthmr_ros.merging.schedule import PAPER_SCHEDULE, ScheduleError, TokenSchedule
 from fasthmr_ros.merging.tome import TokenState, match, merge_step
+from fasthmr_ros.models.vit import Attention
 
 N, C = 192, 16
 
@@ -120,22 +120,14 @@ def test_schedule_validation_and_targets() -> None:
         TokenSchedule.to_target(192, 10, 2)
 
 
-class _Attention(nn.Module):
-    def __init__(self, dim: int, heads: int) -> None:
-        super().__init__()
-        self.qkv = nn.Linear(dim, 3 * dim)
-        self.proj = nn.Linear(dim, dim)
-        self.heads = heads
-
-
 def test_proportional_attention_equals_duplicated_tokens() -> None:
     """A token of size 3 must attend and be attended like three identical tokens."""
     torch.manual_seed(0)
-    attn = _Attention(C, 2).double()
+    attn = Attention(C, 2).double()
     x = _tokens(batch=1)[:, :6]
     size = torch.tensor([[1.0, 3.0, 1.0, 2.0, 1.0, 1.0]], dtype=x.dtype)
-    out, keys = attention_with_keys(attn, x, size, num_heads=2)
+    out, keys = attention_with_keys(attn, x, size)
     expanded = x[:, [0, 1, 1, 1, 2, 3, 3, 4, 5]]
-    ref, _ = attention_with_keys(attn, expanded, torch.ones(1, 9, dtype=x.dtype), num_heads=2)
+    ref, _ = attention_with_keys(attn, expanded, torch.ones(1, 9, dtype=x.dtype))
     assert torch.allclose(out, ref[:, [0, 1, 4, 5, 7, 8]], atol=1e-10)
     assert keys.shape == (1, 6, C // 2)

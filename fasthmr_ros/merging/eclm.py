@@ -17,9 +17,19 @@ import torch
 from torch import nn
 
 from fasthmr_ros.config import ModelConfig, from_dict, to_dict
-from fasthmr_ros.errors import CheckpointError
+from fasthmr_ros.errors import CheckpointError, FastHMRError
+from fasthmr_ros.models.body_model import JOINT_SET_HMR2, BodyModel
+from fasthmr_ros.models.hmr import CROP_COLUMN_MARGIN, HMR
 
 Window = tuple[int, int]  # first and last original block index, inclusive
+# The 24 SMPL kinematic joints (BodyOutput.smpl_joints): always available, the label-free default.
+JOINT_SET_SMPL24 = "smpl_24"
+# Pelvis of HMR 2.0's 44-joint set: J19 joint 14 after the 25 OpenPose joints.
+HMR2_PELVIS = 25 + 14
+
+
+class CalibrationError(FastHMRError, ValueError):
+    """Calibration data that cannot be used to evaluate a merge."""
 
 
 def merge_parameters(tensors: Sequence[torch.Tensor]) -> torch.Tensor:
@@ -194,3 +204,130 @@ def greedy_window_search(
         commit_or_slide()
     result.plan = sorted(committed)
     return result
+
+
+def apply_merge_plan(model: HMR, plan: Sequence[Sequence[int]]) -> HMR:
+    """A new HMR with `plan` merged into its backbone; loads and saves like any checkpoint."""
+    cfg = merged_config(model.config, plan)
+    merged = HMR(cfg)
+    merged.load_state_dict(merge_state_dict(model.state_dict(), plan, model.config.backbone.depth))
+    return merged.eval()
+
+
+def root_relative(joints: torch.Tensor, joint_set: str) -> torch.Tensor:
+    """(N, J, 3) joints minus their pelvis (HMR 2.0's evaluation joint 39, or SMPL joint 0)."""
+    pelvis = HMR2_PELVIS if joint_set == JOINT_SET_HMR2 else 0
+    return joints - joints[:, pelvis : pelvis + 1]
+
+
+def mpjpe_mm(pred: torch.Tensor, ref: torch.Tensor, joint_set: str) -> float:
+    """Mean per-joint position error in millimetres after pelvis alignment; inputs in metres."""
+    diff = root_relative(pred.double(), joint_set) - root_relative(ref.double(), joint_set)
+    return float(diff.norm(dim=-1).mean() * 1000.0)
+
+
+@dataclass
+class Calibration:
+    """Crops to calibrate on and, when labelled, their ground-truth 3D joints.
+
+    crops: (N, 3, 256, 256) normalised. joints: (N, J, 3) metres or None (label-free: the
+    unmerged model's own joints become the reference). joint_set names the joint order.
+    """
+
+    crops: torch.Tensor
+    joints: torch.Tensor | None = None
+    joint_set: str = JOINT_SET_SMPL24
+    bbox_info: torch.Tensor | None = None  # (N, 3) for CameraHMR-style heads
+
+    def __len__(self) -> int:
+        return self.crops.shape[0]
+
+
+class CalibrationEvaluator:
+    """MPJPE (mm) of merge plans on a calibration set, reusing the base model's activations.
+
+    Blocks below a plan's lowest window are the original ones, so their outputs never change
+    during the search: the inputs of every `cache_stride`-th block are kept once (within
+    `cache_bytes`) and each evaluation restarts from the nearest kept layer.
+    """
+
+    def __init__(
+        self,
+        model: HMR,
+        body: BodyModel,
+        calib: Calibration,
+        batch_size: int = 8,
+        cache_bytes: int = 2 << 30,
+        device: str | torch.device = "cpu",
+    ) -> None:
+        if model.config.merge_plan:
+            raise CheckpointError("ECLM needs the unmerged checkpoint; this one is already layer-merged")
+        self.model = model.eval().to(device)
+        self.body = body.to(device)
+        self.calib = calib
+        self.device = torch.device(device)
+        self.batch_size = batch_size
+        self.blocks = list(model.backbone.blocks)
+        self.depth = len(self.blocks)
+        self.joint_set = JOINT_SET_SMPL24 if calib.joints is None else calib.joint_set
+        if self.joint_set not in (JOINT_SET_SMPL24, body.joint_set):
+            raise CalibrationError(
+                f"calibration joints are {self.joint_set!r} but the body model gives {body.joint_set!r} "
+                f"(or {JOINT_SET_SMPL24!r}); label the joints in one of those orders"
+            )
+        per_layer = len(calib) * model.backbone.grid_size[0] * model.backbone.grid_size[1]
+        per_layer *= model.config.backbone.embed_dim * 4
+        self.cache_stride = max(1, -(-per_layer * self.depth // max(cache_bytes, 1)))
+        self.cache: dict[int, list[torch.Tensor]] = {}
+        self.reference = self._build_cache_and_reference()
+
+    def _batches(self) -> list[slice]:
+        n = len(self.calib)
+        return [slice(i, min(i + self.batch_size, n)) for i in range(0, n, self.batch_size)]
+
+    def _joints(self, tokens: torch.Tensor, batch: slice) -> torch.Tensor:
+        info = None if self.calib.bbox_info is None else self.calib.bbox_info[batch].to(self.device)
+        out = self.model.smpl_head(self.model.backbone.last_norm(tokens), bbox_info=info)
+        body = self.body(out["global_orient"], out["body_pose"], out["betas"])
+        return body.smpl_joints if self.joint_set == JOINT_SET_SMPL24 else body.joints
+
+    @torch.inference_mode()
+    def _build_cache_and_reference(self) -> torch.Tensor:
+        joints = []
+        for batch in self._batches():
+            x = self.model.backbone.embed(self._crops(batch))
+            for layer, block in enumerate(self.blocks):
+                if layer % self.cache_stride == 0:
+                    self.cache.setdefault(layer, []).append(x)
+                x = block(x)
+            joints.append(self._joints(x, batch).cpu())
+        own = torch.cat(joints)
+        if self.calib.joints is None:
+            return own
+        if self.calib.joints.shape[1:] != own.shape[1:]:
+            raise CalibrationError(
+                f"calibration joints have shape {tuple(self.calib.joints.shape[1:])} but the model gives "
+                f"{tuple(own.shape[1:])} for joint set {self.joint_set!r}"
+            )
+        return self.calib.joints.float()
+
+    def _crops(self, batch: slice) -> torch.Tensor:
+        x = self.calib.crops[batch].to(self.device)
+        return x[:, :, :, CROP_COLUMN_MARGIN:-CROP_COLUMN_MARGIN]
+
+    @torch.inference_mode()
+    def __call__(self, plan: Sequence[Sequence[int]]) -> float:
+        windows = normalise_plan(plan, self.depth)
+        first = windows[0][0] if windows else self.depth
+        start = (first // self.cache_stride) * self.cache_stride
+        start = min(start, max(self.cache))
+        new_blocks = merged_blocks(self.blocks, windows)
+        # New block index `first` is the first merged window; below it new == original indices.
+        tail = self.blocks[start:first] + new_blocks[first:] if windows else self.blocks[start:]
+        joints = []
+        for b, batch in enumerate(self._batches()):
+            x = self.cache[start][b]
+            for block in tail:
+                x = block(x)
+            joints.append(self._joints(x, batch).cpu())
+        return mpjpe_mm(torch.cat(joints), self.reference, self.joint_set)
