@@ -277,7 +277,7 @@ class CalibrationEvaluator:
             )
         per_layer = len(calib) * model.backbone.grid_size[0] * model.backbone.grid_size[1]
         per_layer *= model.config.backbone.embed_dim * 4
-        self.cache_stride = max(1, -(-per_layer * self.depth // max(cache_bytes, 1)))
+        self.cache_stride = min(self.depth, max(1, -(-per_layer * self.depth // max(cache_bytes, 1))))
         self.cache: dict[int, list[torch.Tensor]] = {}
         self.reference = self._build_cache_and_reference()
 
