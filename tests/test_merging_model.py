@@ -60,7 +60,8 @@ def test_merged_tokens_feed_the_head_and_output_count_follows_schedule() -> None
     out = model(crops, person_mask=_person(3))
     assert schedule.merges == (40, 40, 22)
     assert out["image_tokens"].shape == (3, 90, 64)
-    direct = model.smpl_head(out["image_tokens"])
+    assert torch.allclose(out["token_sizes"].sum(dim=1), torch.full((3,), 192.0, dtype=torch.float64))
+    direct = model.smpl_head(out["image_tokens"], token_sizes=out["token_sizes"])
     for key in ("global_orient", "body_pose", "betas", "pred_cam"):
         assert torch.equal(out[key], direct[key])
         assert torch.isfinite(out[key]).all()
@@ -70,12 +71,13 @@ def test_merged_tokens_feed_the_head_and_output_count_follows_schedule() -> None
 
 
 @torch.no_grad()
-def test_merging_identical_background_is_exact_for_person_tokens() -> None:
+def test_merging_identical_background_is_exact_for_person_tokens_and_head() -> None:
     """Identical background tokens merged with proportional attention change nothing else.
 
     Without positional embeddings, a constant background gives identical interior tokens; a
     merged group of them must act exactly like its members, so every person token comes out of
-    the merged backbone as it comes out of the unmerged one.
+    the merged backbone as it comes out of the unmerged one, and the head (attending with the
+    token sizes) predicts the same SMPL parameters.
     """
     model = _model()
     with torch.no_grad():
@@ -98,6 +100,13 @@ def test_merging_identical_background_is_exact_for_person_tokens() -> None:
         for i, origin in enumerate(state.origin[b].tolist()):
             if person[b, origin]:
                 assert torch.allclose(state.x[b, i], plain[b, origin], atol=1e-9)
+
+    unmerged = model(crops)
+    model.set_token_merging(MergingConfig(token_schedule=[20, 12, 6]))
+    merged = model(crops, person_mask=person)
+    assert merged["image_tokens"].shape[1] == 154
+    for key in ("global_orient", "body_pose", "betas", "pred_cam", "head_token"):
+        assert torch.allclose(merged[key], unmerged[key], atol=1e-9), key
 
 
 def test_bad_schedules_fail_when_set() -> None:

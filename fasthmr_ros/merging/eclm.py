@@ -286,7 +286,11 @@ class CalibrationEvaluator:
         return [slice(i, min(i + self.batch_size, n)) for i in range(0, n, self.batch_size)]
 
     def _joints(self, tokens: torch.Tensor, batch: slice) -> torch.Tensor:
-        info = None if self.calib.bbox_info is None else self.calib.bbox_info[batch].to(self.device)
+        info = None
+        if self.model.needs_bbox_info:
+            if self.calib.bbox_info is None:
+                raise CalibrationError("a CameraHMR-style model needs bbox_info for its calibration crops")
+            info = self.calib.bbox_info[batch].to(self.device)
         out = self.model.smpl_head(self.model.backbone.last_norm(tokens), bbox_info=info)
         body = self.body(out["global_orient"], out["body_pose"], out["betas"])
         return body.smpl_joints if self.joint_set == JOINT_SET_SMPL24 else body.joints

@@ -54,9 +54,15 @@ class HMR(nn.Module):
         bbox_info: torch.Tensor | None = None,
         person_mask: torch.Tensor | None = None,
     ) -> dict[str, torch.Tensor]:
-        """person_mask: (B, N) bool person patches for Mask-ToMe (ignored when merging is off)."""
+        """person_mask: (B, N) bool person patches for Mask-ToMe (ignored when merging is off).
+
+        With token merging on, the head attends to the merged tokens with their sizes and the
+        output also holds token_sizes (B, N').
+        """
         x = crops[:, :, :, CROP_COLUMN_MARGIN:-CROP_COLUMN_MARGIN]  # (B, 3, 256, 192)
-        tokens = self.backbone(x, person_mask)
-        out = self.smpl_head(tokens, bbox_info=bbox_info)
+        tokens, sizes = self.backbone.forward_tokens(x, person_mask)
+        out = self.smpl_head(tokens, bbox_info=bbox_info, token_sizes=sizes)
+        if sizes is not None:
+            out["token_sizes"] = sizes
         out["image_tokens"] = tokens
         return out

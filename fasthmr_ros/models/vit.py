@@ -109,13 +109,20 @@ class ViT(nn.Module):
         return self.patch_embed(x) + self.pos_embed[:, 1:] + self.pos_embed[:, :1]
 
     def forward(self, x: torch.Tensor, person_mask: torch.Tensor | None = None) -> torch.Tensor:
-        """person_mask: optional (B, N) bool person patches, protected when tokens merge.
+        """(B, 3, H, W) -> (B, N', C) tokens; N' = N unless a token schedule is set."""
+        return self.forward_tokens(x, person_mask)[0]
 
-        Returns (B, N', C) tokens; N' = N unless a token schedule is set.
+    def forward_tokens(
+        self, x: torch.Tensor, person_mask: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Tokens and, when merging, their sizes (B, N') in patches (for proportional attention).
+
+        person_mask: optional (B, N) bool person patches, protected when tokens merge.
         """
         x = self.embed(x)
         if not self.token_schedule.active:
             for blk in self.blocks:
                 x = blk(x)
-            return self.last_norm(x)
-        return self.last_norm(run_blocks(self.blocks, x, self.token_schedule, person_mask).x)
+            return self.last_norm(x), None
+        state = run_blocks(self.blocks, x, self.token_schedule, person_mask)
+        return self.last_norm(state.x), state.size
