@@ -53,10 +53,12 @@ class _CropCollector:
         box = np.array([0.0, 0.0, W, H]) if box is None else np.asarray(box, dtype=np.float64)
         batch = crop_persons(image_rgb, box[None], self.crop_policy)
         self.crops.append(batch.crops)
-        info = bbox_info(torch.from_numpy(batch.centers), torch.from_numpy(batch.sizes), default_intrinsics(W, H))
-        self.infos.append(info)
+        centers, sizes = torch.from_numpy(batch.centers), torch.from_numpy(batch.sizes)
+        self.infos.append(bbox_info(centers, sizes, default_intrinsics(W, H)))
 
-    def calibration(self, joints: torch.Tensor | None = None, joint_set: str = JOINT_SET_SMPL24) -> Calibration:
+    def calibration(
+        self, joints: torch.Tensor | None = None, joint_set: str = JOINT_SET_SMPL24
+    ) -> Calibration:
         if not self.crops:
             raise CalibrationError("the calibration source gave no frames")
         return Calibration(torch.cat(self.crops), joints, joint_set, bbox_info=torch.cat(self.infos))
@@ -75,7 +77,9 @@ def load_npz(path: Path, crop_policy: str = "hmr2", limit: int | None = None) ->
     if "crops" in data:
         crops = data["crops"][:limit]
         if crops.ndim != 4 or crops.shape[1:] != (CROP_SIZE, CROP_SIZE, 3) or crops.dtype != np.uint8:
-            raise CalibrationError(f"{path}: crops must be (N, 256, 256, 3) uint8 RGB, got {crops.shape} {crops.dtype}")
+            raise CalibrationError(
+                f"{path}: crops must be (N, 256, 256, 3) uint8 RGB, got {crops.shape} {crops.dtype}"
+            )
         n = len(crops)
         # A ready crop is its own image: centre and size of the 256 square, default focal.
         info = bbox_info(torch.full((n, 2), CROP_SIZE / 2.0), torch.full((n,), float(CROP_SIZE)),
@@ -155,7 +159,10 @@ def load_calibration(
     every: int = 1,
     topic: str | None = None,
 ) -> Calibration:
-    """Any supported source -> Calibration; unlabelled sources keep every `every`-th frame, at most `limit`."""
+    """Any supported source -> Calibration.
+
+    Unlabelled sources keep every `every`-th frame, at most `limit` of them.
+    """
     path = Path(path)
     if not path.exists():
         raise CalibrationError(f"calibration data not found: {path}")
