@@ -21,6 +21,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "fasthmr_ros.cli.download",
         "fetch the public HMR 2.0 data archive into the 4D-Humans cache",
     ),
+    "merge": ("fasthmr_ros.cli.merge", "ECLM layer merging of a checkpoint on calibration data"),
+    "bench": ("fasthmr_ros.cli.bench", "latency, throughput and MACs of the merging variants"),
 }
 
 
