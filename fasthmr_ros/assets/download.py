@@ -71,7 +71,7 @@ class DownloadResult:
     size: int
     sha256: str
     fetched_bytes: int  # received over the network by this call (less than `size` after a resume)
-    resumed: bool
+    resumed: bool  # part of the file came from an earlier, interrupted call
 
 
 class _CutShortError(Exception):
@@ -141,11 +141,9 @@ def download(
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = part_path(dest)
     fetched = 0
-    resumed = False
     attempt = 0
     restarted = False
     while True:
-        resumed = resumed or (part.exists() and part.stat().st_size > 0)
         try:
             fetched += _attempt(url, part, timeout, chunk_size, progress)
             break
@@ -154,7 +152,6 @@ def download(
                 raise DownloadError(f"download of {url} cannot be resumed: {why}") from None
             log.info("%s; starting the download over", why)
             restarted = True
-            resumed = False
         except _CutShortError as stop:
             fetched += stop.fetched
             have = part.stat().st_size if part.exists() else 0
@@ -167,10 +164,10 @@ def download(
             log.warning("download interrupted (%s); resuming from byte %d (retry %d/%d)", stop, have, attempt,
                         retries)
             time.sleep(min(attempt, 5) * 0.5)
-    return _finish(url, dest, part, expected_sha256, fetched, resumed, progress)
+    return _finish(url, dest, part, expected_sha256, fetched, progress)
 
 
-def _finish(url: str, dest: Path, part: Path, expected_sha256: str | None, fetched: int, resumed: bool,
+def _finish(url: str, dest: Path, part: Path, expected_sha256: str | None, fetched: int,
             progress: bool) -> DownloadResult:
     size = part.stat().st_size
     digest = sha256_of(part, progress=progress and size > 64 * DEFAULT_CHUNK)
@@ -190,7 +187,7 @@ def _finish(url: str, dest: Path, part: Path, expected_sha256: str | None, fetch
         "sha256_verified": bool(expected_sha256),
         "downloaded_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     })
-    return DownloadResult(dest, size, digest, fetched, resumed)
+    return DownloadResult(dest, size, digest, fetched, resumed=fetched < size)
 
 
 def _attempt(url: str, part: Path, timeout: float, chunk_size: int, progress: bool) -> int:
