@@ -208,6 +208,17 @@ def test_full_download_unpacks_where_paths_finds_it(server, home: Path) -> None:
     assert len(ctl.requests) == 1 and checkpoint.is_file()
 
 
+def test_archive_left_by_4dhumans_is_unpacked_without_network(server, home: Path) -> None:
+    url, ctl = server
+    archive = paths.hmr2_archive_path()
+    archive.parent.mkdir(parents=True)
+    archive.write_bytes(_targz(_official_layout_files()))  # as 4D-Humans leaves it: no manifest
+    report = fetch_hmr2(url=url, progress=False)
+    assert report.action == "unpacked" and ctl.requests == []
+    assert paths.find_hmr2_checkpoint() is not None
+    assert read_manifest(archive)["sha256"] == hashlib.sha256(archive.read_bytes()).hexdigest()
+
+
 def test_interrupted_download_resumes_with_range(server, tmp_path: Path) -> None:
     url, ctl = server
     ctl.payload = _targz(_official_layout_files())

@@ -303,9 +303,18 @@ def hmr2_files_present(target: Path) -> bool:
     return all((target / rel).is_file() for rel in HMR2_REQUIRED_FILES)
 
 
-def _archive_complete(archive: Path, expected_sha256: str | None) -> bool:
+def _archive_complete(archive: Path, expected_sha256: str | None, progress: bool) -> bool:
+    """Is a whole archive already here? One without our manifest (4D-Humans' own download) is
+    adopted: hashed and given a manifest; unpacking then proves it reads end to end."""
+    if not archive.is_file():
+        return False
     manifest = read_manifest(archive)
-    if not manifest or not archive.is_file() or archive.stat().st_size != manifest.get("size"):
+    if manifest is None:
+        manifest = {"url": None, "file": archive.name, "size": archive.stat().st_size,
+                    "sha256": sha256_of(archive, progress=progress), "sha256_verified": False,
+                    "note": "found in the cache, not downloaded by fasthmr"}
+        write_manifest(archive, manifest)
+    if archive.stat().st_size != manifest.get("size"):
         return False
     return not expected_sha256 or manifest.get("sha256") == expected_sha256.lower()
 
@@ -332,7 +341,7 @@ def fetch_hmr2(
     if not force and hmr2_files_present(base):
         return FetchReport(base, "present", None)
     result = None
-    if force or not _archive_complete(archive, expected_sha256):
+    if force or not _archive_complete(archive, expected_sha256, progress):
         if force:
             part_path(archive).unlink(missing_ok=True)
         result = download(url, archive, expected_sha256=expected_sha256, timeout=timeout, retries=retries,
