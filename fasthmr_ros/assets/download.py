@@ -298,8 +298,11 @@ def hmr2_files_present(target: Path) -> bool:
     """Is everything we need from the archive already unpacked in `target`?"""
     manifest = read_manifest(hmr2_archive_path(target))
     if manifest and "unpacked" in manifest:
-        return all((target / name).is_file() and (target / name).stat().st_size == size
-                   for name, size in manifest["unpacked"])
+        try:
+            return all((target / name).is_file() and (target / name).stat().st_size == size
+                       for name, size in manifest["unpacked"])
+        except (TypeError, ValueError):
+            log.warning("ignoring the unreadable file list in %s", manifest_path(hmr2_archive_path(target)))
     return all((target / rel).is_file() for rel in HMR2_REQUIRED_FILES)
 
 
