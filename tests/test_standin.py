@@ -153,10 +153,7 @@ def test_beta1_changes_girth(body):
 
 def test_bent_elbow_moves_hand_not_feet(body):
     go, bp = _rest(2)
-    angle = np.pi / 2
-    bend = torch.tensor(
-        [[np.cos(angle), 0, np.sin(angle)], [0, 1, 0], [-np.sin(angle), 0, np.cos(angle)]], dtype=torch.float32
-    )
+    bend = torch.tensor([[0.0, 0.0, 1.0], [0.0, 1.0, 0.0], [-1.0, 0.0, 0.0]])  # 90 degrees about y
     bp[1, 17] = bend  # body_pose index 17 = SMPL joint 18, the left elbow
     v = body(go, bp, torch.zeros(2, 10)).vertices.numpy()
     rest = v[0]
