@@ -421,3 +421,23 @@ def noisy_regression_sequence(
         fps=clip.fps,
         name=clip.name,
     )
+
+
+def synthetic_clips(count: int, frames: int, fps: float = 30.0, seed: int = 0) -> list[MotionClip]:
+    """`count` different synthetic motions (a fixed seed gives the same set every time)."""
+    rng = np.random.default_rng(seed)
+    clips = [synthetic_motion(frames, fps, rng) for _ in range(count)]
+    for i, clip in enumerate(clips):
+        clip.name = f"synthetic_{seed}_{i:04d}"
+    return clips
+
+
+def synthetic_sequences(
+    count: int, frames: int, fps: float = 30.0, noise_deg: float = 6.0, feature_dim: int = 1024, seed: int = 0
+) -> list[FeatureSequence]:
+    """Synthetic motions seen through a simulated noisy per-frame regressor (layout (b))."""
+    rng = np.random.default_rng(seed + 1)
+    return [
+        noisy_regression_sequence(clip, noise_deg, noise_deg / 2, feature_dim, rng)
+        for clip in synthetic_clips(count, frames, fps, seed)
+    ]

@@ -59,7 +59,7 @@ class DiffusionDecoder:
     def __init__(
         self,
         model: DiffusionModel,
-        body_model: BodyModel,
+        body_model: BodyModel | None,
         lookahead: int = 0,
         sample_steps: int = 1,
         min_history: int = 4,
@@ -141,6 +141,8 @@ class DiffusionDecoder:
         self, features: torch.Tensor, positions: torch.Tensor, betas: torch.Tensor
     ) -> torch.Tensor:
         """features (B, W, F), window positions (B,), betas (B, 10) -> local rotations (B, 24, 3, 3)."""
+        if self.body_model is None:
+            raise InputError("the diffusion decoder needs the SMPL body model to turn betas into a skeleton")
         body_device = self.body_model.faces_tensor.device
         rest = rest_skeleton(self.body_model, betas.float().to(body_device))
         return self.decode_with_rest(features, positions, rest.to(self.device))

@@ -27,7 +27,7 @@ from fasthmr_ros.decoders.diffusion.model import (
     load_vae,
     save_checkpoint,
 )
-from fasthmr_ros.decoders.diffusion.twist_swing import pose_to_representation, rest_skeleton
+from fasthmr_ros.decoders.diffusion.twist_swing import pose_to_representation, rest_per_frame
 from fasthmr_ros.decoders.diffusion.vae import MotionVAE
 from fasthmr_ros.errors import InputError
 from fasthmr_ros.models.body_model import BodyModel
@@ -56,13 +56,10 @@ def motion_representation(
     body_model: BodyModel, global_orient: np.ndarray, body_pose: np.ndarray, betas: np.ndarray
 ) -> np.ndarray:
     """Rotations (T,3,3), (T,23,3,3) and betas (10,) or (T,10) -> representation (T, 133)."""
-    count = global_orient.shape[0]
     rotations = torch.as_tensor(
         np.concatenate([global_orient[:, None], body_pose], axis=1), dtype=torch.float32
     )
-    betas_t = torch.as_tensor(np.broadcast_to(betas, (count, betas.shape[-1])).copy(), dtype=torch.float32)
-    rest = rest_skeleton(body_model, betas_t)
-    return pose_to_representation(rotations, rest).numpy()
+    return pose_to_representation(rotations, rest_per_frame(body_model, betas, len(rotations))).numpy()
 
 
 class WindowSampler:

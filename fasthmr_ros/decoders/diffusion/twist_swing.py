@@ -15,6 +15,7 @@ round trip is exact.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from fasthmr_ros.models.body_model import BodyModel
@@ -46,6 +47,16 @@ def rest_skeleton(body_model: BodyModel, betas: torch.Tensor) -> torch.Tensor:
     joints = torch.einsum("jv,bvc->bjc", smpl.J_regressor, v_shaped)
     leaves = v_shaped[:, LEAF_VERTICES]
     return torch.cat([joints, leaves], dim=1)
+
+
+@torch.no_grad()
+def rest_per_frame(body_model: BodyModel, betas: np.ndarray, count: int) -> torch.Tensor:
+    """betas (10,) or (T, 10) -> rest skeletons (T, 29, 3), one mesh per distinct shape only
+    (a shaped mesh per frame of a long clip would need gigabytes)."""
+    per_frame = np.broadcast_to(betas, (count, betas.shape[-1]))
+    shapes, index = np.unique(per_frame, axis=0, return_inverse=True)
+    rest = rest_skeleton(body_model, torch.as_tensor(shapes, dtype=torch.float32))
+    return rest[torch.as_tensor(index.reshape(-1))]
 
 
 def bone_offsets(rest: torch.Tensor) -> torch.Tensor:
