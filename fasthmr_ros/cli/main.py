@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "fasthmr_ros.cli.download",
         "fetch the public HMR 2.0 data archive into the 4D-Humans cache",
     ),
+    "train-decoder": ("fasthmr_ros.cli.train_decoder", "train the diffusion decoder: vae | denoiser stage"),
 }
 
 
