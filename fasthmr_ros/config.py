@@ -171,7 +171,13 @@ class TrackerConfig:
 
 @dataclass
 class PipelineConfig:
-    """Per-frame perception: detection, tracking, history and what goes into the results."""
+    """Per-frame perception: models, detection, tracking, history and what goes into the results."""
+
+    # HMR 2.0 / CameraHMR / own checkpoint; None: the 4D-Humans cache, else the embedded default.
+    checkpoint: str | None = None
+    smpl: str | None = None  # SMPL_NEUTRAL.pkl; None: 4D-Humans cache, else the generated stand-in body
+    j19: str | None = None  # SMPL_to_J19.pkl for HMR 2.0's 44 joints; None: 4D-Humans cache
+    device: str = "cpu"
 
     # auto: upstream boxes when a frame brings them, else the ONNX detector when
     # `detector_model` is set, else `fixed_region`. The others force one source.
@@ -187,7 +193,9 @@ class PipelineConfig:
     mask_threshold: float = 0.5  # segment models: mask probability that counts as person
     person_class_ids: list[int] = field(default_factory=lambda: [0])
     fixed_region: list[float] = field(default_factory=lambda: [0.0, 0.0, 1.0, 1.0])  # fractions
-    propagate_margin: float = 0.15  # joint extent -> person box: each side grows by this x size
+    # Joint extent -> person box before a detection has shown how the two relate: each side
+    # grows by this fraction of the extent.
+    propagate_margin: float = 0.1
     min_box_size: float = 16.0  # pixels; smaller boxes are dropped
     max_persons: int = 8  # best-scoring persons processed per frame (bounds the model batch)
     keypoint_model: str | None = None  # YOLO-pose ONNX for 2D keypoints (GenHMR refinement)

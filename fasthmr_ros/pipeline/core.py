@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from typing import Any
 
 import cv2
 import numpy as np
@@ -27,8 +28,10 @@ from fasthmr_ros.models.hmr import CROP_SIZE
 from fasthmr_ros.pipeline.crop import CropBatch
 from fasthmr_ros.pipeline.detection import (
     Detection,
+    box_relation,
     clip_box,
     fixed_region_detection,
+    points_extent,
     propagate_detection,
     select_detections,
 )
@@ -39,7 +42,7 @@ from fasthmr_ros.pipeline.tracking import Tracker
 from fasthmr_ros.pipeline.yolo import YoloOnnxDetector, attach_keypoints
 
 # Stage names in FrameResult.timings_ms; they do not overlap, so their sum is the frame's cost.
-STAGES = ("detect", "keypoints", "track", "crop", "model", "decode", "smpl", "history")
+STAGES = ("detect", "keypoints", "track", "crop", "model", "decoder", "smpl", "history")
 
 
 @dataclass
@@ -49,6 +52,7 @@ class _LastSeen:
     detection: Detection
     joints2d: np.ndarray  # (J, 2) pixels
     vertices: np.ndarray | None  # (V, 3) camera frame, when silhouettes are needed
+    relation: np.ndarray | None  # detector box around the joint extent (see box_relation)
 
 
 class _Stopwatch:
@@ -103,6 +107,10 @@ class Pipeline:
         self._needs_silhouette = self._mask_tokens and merging.mask_source in ("auto", "silhouette")
         # Vertices are computed by SMPL anyway; keep them when silhouettes need them.
         estimator.return_vertices = cfg.output_vertices or self._needs_silhouette
+        # What `build_pipeline` loaded, for front ends to report (and warn about the embedded default).
+        self.model_description = "given"
+        self.body_description = "given"
+        self.embedded = False
         self.reset()
 
     def reset(self) -> None:
@@ -131,7 +139,7 @@ class Pipeline:
         optional (H, W) person masks in the same order. Raises InputError for an unusable frame
         (the pipeline state is then unchanged)."""
         if image_rgb.ndim != 3 or image_rgb.shape[2] != 3 or image_rgb.dtype != np.uint8:
-            raise InputError(f"expected an (H, W, 3) uint8 RGB image, got {image_rgb.shape} {image_rgb.dtype}")
+            raise InputError(f"expected (H, W, 3) uint8 RGB, got {image_rgb.shape} {image_rgb.dtype}")
         h, w = image_rgb.shape[:2]
         if (camera.width, camera.height) != (w, h):
             raise InputError(f"camera info is for {camera.width}x{camera.height} but the image is {w}x{h}")
@@ -210,7 +218,8 @@ class Pipeline:
             if track is None:
                 continue
             moved = last.joints2d + track.velocity[:2]
-            det = propagate_detection(last.detection, moved, self.config.propagate_margin, w, h)
+            margin = self.config.propagate_margin
+            det = propagate_detection(last.detection, moved, w, h, last.relation, margin)
             if det is not None and min(det.width, det.height) >= self.config.min_box_size:
                 dets.append(det)
                 ids.append(track_id)
@@ -232,7 +241,7 @@ class Pipeline:
                 model_kwargs["person_mask"] = self._person_mask(dets, ids, to_crop, camera).to(est.device)
         with clock.stage("model"):
             outputs = est.infer(batch, camera, **model_kwargs)
-        with clock.stage("decode"):
+        with clock.stage("decoder"):
             histories = [self.history.history(i) for i in ids]
             decoded = self.decoder.decode(
                 DecoderInput(
@@ -313,8 +322,60 @@ class Pipeline:
                 person.track_id,
                 TrackFrame(stamp_ns, head[i], go[i, 0], bp[i], betas[i], cam[i], person.joints3d),
             )
-            self._last[person.track_id] = _LastSeen(
-                det, person.joints2d.astype(np.float64), person.vertices if self._needs_silhouette else None
-            )
+            joints2d = person.joints2d.astype(np.float64)
+            previous = self._last.get(person.track_id)
+            relation = previous.relation if previous is not None else None
+            if det.source != "propagated":
+                extent = points_extent(joints2d)
+                relation = None if extent is None else box_relation(det.bbox, extent)
+            vertices = person.vertices if self._needs_silhouette else None
+            self._last[person.track_id] = _LastSeen(det, joints2d, vertices, relation)
             if not self.config.output_vertices:
                 person.vertices = None
+
+
+def build_pipeline(
+    cfg: PipelineConfig,
+    decoder: Any = None,
+    merging: MergingConfig | None = None,
+    genhmr: Any = None,
+) -> Pipeline:
+    """Everything from configuration: model (checkpoint, 4D-Humans cache or the embedded default),
+    body model, detector, keypoint model and pose decoder.
+
+    `decoder` is a `DecoderConfig` (None: the regression head's pose), `genhmr` a `GenHMRConfig`.
+    The returned pipeline's `model_description`/`body_description`/`embedded` say what was used,
+    so front ends can warn when the estimates are meaningless.
+    """
+    from fasthmr_ros.models.default import resolve_body_model, resolve_model
+
+    model_src = resolve_model(cfg.checkpoint, device=cfg.device)
+    body_src = resolve_body_model(cfg.smpl, cfg.j19)
+    estimator = MeshEstimator(model_src.model, body_src.body, device=cfg.device)
+    detector = None
+    if cfg.detector_model and cfg.detection in ("auto", "onnx"):
+        detector = YoloOnnxDetector(
+            cfg.detector_model,
+            task=cfg.detector_task,
+            score_threshold=cfg.score_threshold,
+            nms_iou=cfg.nms_iou,
+            person_class_ids=cfg.person_class_ids,
+            input_size=cfg.detector_input_size,
+            mask_threshold=cfg.mask_threshold,
+        )
+    keypoints = None
+    if cfg.keypoint_model:
+        keypoints = YoloOnnxDetector(
+            cfg.keypoint_model, task="pose", score_threshold=cfg.score_threshold, nms_iou=cfg.nms_iou,
+            input_size=cfg.detector_input_size,
+        )
+    pose_decoder: PoseDecoder = RegressionDecoder()
+    if decoder is not None:
+        from fasthmr_ros.decoders import build_decoder
+
+        pose_decoder = build_decoder(decoder, body_src.body, cfg.device, genhmr)
+    pipeline = Pipeline(estimator, cfg, pose_decoder, detector, keypoints, merging)
+    pipeline.model_description = model_src.description
+    pipeline.body_description = body_src.description
+    pipeline.embedded = model_src.embedded or body_src.standin
+    return pipeline

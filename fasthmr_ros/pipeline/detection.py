@@ -109,18 +109,36 @@ def select_detections(
     return kept[:max_persons]
 
 
-def box_from_points(points: np.ndarray, margin: float, width: int, height: int) -> np.ndarray | None:
-    """Box around 2D points (J, 2), each side pushed out by `margin` x the box size; None if empty.
-
-    Projected joints sit inside the body outline (ankles, wrists, head centre), so a margin turns
-    their extent into a detector-like person box.
-    """
+def points_extent(points: np.ndarray) -> np.ndarray | None:
+    """(J, 2) points -> (4,) x1, y1, x2, y2 of the finite ones; None when there is no area."""
     points = points[np.all(np.isfinite(points), axis=1)]
     if len(points) == 0:
         return None
-    lo, hi = points.min(axis=0), points.max(axis=0)
-    pad = (hi - lo) * margin
-    box = clip_box(np.concatenate([lo - pad, hi + pad]), width, height)
+    extent = np.concatenate([points.min(axis=0), points.max(axis=0)])
+    return extent if np.all(extent[2:] - extent[:2] >= 1.0) else None
+
+
+def box_relation(box: np.ndarray, extent: np.ndarray) -> np.ndarray:
+    """How a detector box sits around the joint extent: (4,) side offsets in extent sizes.
+
+    Measured on a frame with a real detection and reused while propagating, so propagated boxes
+    keep the detector's tightness instead of a guessed margin (and do not grow frame by frame).
+    """
+    size = np.tile(extent[2:] - extent[:2], 2)
+    return (box - extent) / size
+
+
+def box_from_points(
+    points: np.ndarray, width: int, height: int, relation: np.ndarray | None = None, margin: float = 0.1
+) -> np.ndarray | None:
+    """Person box from 2D joints (J, 2): the extent placed by `relation`, or grown by `margin`
+    x its size on each side when no relation was measured yet; None when empty."""
+    extent = points_extent(points)
+    if extent is None:
+        return None
+    if relation is None:
+        relation = np.array([-margin, -margin, margin, margin])
+    box = clip_box(extent + relation * np.tile(extent[2:] - extent[:2], 2), width, height)
     if box[2] - box[0] < 1 or box[3] - box[1] < 1:
         return None
     return box
@@ -139,10 +157,15 @@ def warp_mask_to_box(mask: np.ndarray, old_box: np.ndarray, new_box: np.ndarray)
 
 
 def propagate_detection(
-    previous: Detection, joints2d: np.ndarray, margin: float, width: int, height: int
+    previous: Detection,
+    joints2d: np.ndarray,
+    width: int,
+    height: int,
+    relation: np.ndarray | None = None,
+    margin: float = 0.1,
 ) -> Detection | None:
     """The next frame's box for a tracked person, from its last projected joints (no detector run)."""
-    box = box_from_points(joints2d, margin, width, height)
+    box = box_from_points(joints2d, width, height, relation, margin)
     if box is None:
         return None
     mask = None if previous.mask is None else warp_mask_to_box(previous.mask, previous.bbox, box)
