@@ -226,3 +226,50 @@ class DecoderConfig:
     lookahead: int = 0
     sample_steps: int = 1  # denoising steps (the paper uses one)
     min_history: int = 4  # frames a track needs before the diffusion decoder takes over
+
+DETECTION_MODES = ("auto", "upstream", "onnx", "fixed")
+
+
+@dataclass
+class TrackerConfig:
+    """IoU + Hungarian tracker (pipeline/tracking.py)."""
+
+    iou_threshold: float = 0.3  # least overlap between a predicted track box and a detection
+    min_hits: int = 1  # matches before a track is confirmed and reported (3 for noisy detectors)
+    max_age: int = 30  # frames a lost track coasts before it (and its history) is dropped
+    velocity_gain: float = 0.5  # how fast the constant-velocity estimate follows new boxes
+
+
+@dataclass
+class PipelineConfig:
+    """Per-frame perception: models, detection, tracking, history and what goes into the results."""
+
+    # HMR 2.0 / CameraHMR / own checkpoint; None: the 4D-Humans cache, else the embedded default.
+    checkpoint: str | None = None
+    smpl: str | None = None  # SMPL_NEUTRAL.pkl; None: 4D-Humans cache, else the generated stand-in body
+    j19: str | None = None  # SMPL_to_J19.pkl for HMR 2.0's 44 joints; None: 4D-Humans cache
+    device: str = "cpu"
+
+    # auto: upstream boxes when a frame brings them, else the ONNX detector when
+    # `detector_model` is set, else `fixed_region`. The others force one source.
+    detection: str = "auto"
+    detector_model: str | None = None  # Ultralytics YOLO detect/segment/pose ONNX export
+    detector_task: str = "auto"  # auto (model metadata, then output shapes) | detect | segment | pose
+    detector_input_size: int = 640  # used only when the ONNX input size is dynamic
+    # Run the detector every N frames; in between, boxes come from the previous frame's
+    # projected joints (moved by the track velocity).
+    detect_every: int = 1
+    score_threshold: float = 0.35
+    nms_iou: float = 0.6
+    mask_threshold: float = 0.5  # segment models: mask probability that counts as person
+    person_class_ids: list[int] = field(default_factory=lambda: [0])
+    fixed_region: list[float] = field(default_factory=lambda: [0.0, 0.0, 1.0, 1.0])  # fractions
+    # Joint extent -> person box before a detection has shown how the two relate: each side
+    # grows by this fraction of the extent.
+    propagate_margin: float = 0.1
+    min_box_size: float = 16.0  # pixels; smaller boxes are dropped
+    max_persons: int = 8  # best-scoring persons processed per frame (bounds the model batch)
+    keypoint_model: str | None = None  # YOLO-pose ONNX for 2D keypoints (GenHMR refinement)
+    tracker: TrackerConfig = field(default_factory=TrackerConfig)
+    history_window: int = 16  # frames of per-track history kept for temporal decoders
+    output_vertices: bool = False  # 6890 x 3 float32 per person in the results
