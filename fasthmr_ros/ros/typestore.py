@@ -11,7 +11,7 @@ pip installs copy the files themselves into the package.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from rosbags.typesys import Stores, get_types_from_msg
@@ -52,7 +52,7 @@ def own_msg_texts() -> dict[str, str]:
     return {f"{MSG_PACKAGE}/msg/{f.stem}": f.read_text(encoding="utf-8") for f in files}
 
 
-@lru_cache(maxsize=None)
+@cache
 def get_typestore(store: str = DEFAULT_STORE) -> Typestore:
     """The ROS 2 `store` ("humble" | "jazzy") typestore with vision_msgs and our messages added.
 
