@@ -65,7 +65,9 @@ class ModelConfig:
     original_depth: int | None = None
 
 
-def _preset(embed: int, depth: int, heads: int, head: HeadConfig | None = None, name: str = "") -> ModelConfig:
+def _preset(
+    embed: int, depth: int, heads: int, head: HeadConfig | None = None, name: str = ""
+) -> ModelConfig:
     return ModelConfig(
         preset=name,
         backbone=BackboneConfig(embed_dim=embed, depth=depth, num_heads=heads),
@@ -129,3 +131,26 @@ def load_yaml_section(path: str | Path, cls: type[T], section: str | None = None
     if section is not None:
         data = data.get(section, {})
     return from_dict(cls, data)
+
+
+@dataclass
+class MergingConfig:
+    """Mask-ToMe token merging at inference time (FastHMR §3.2). No weights depend on it.
+
+    Layer merging (ECLM) is not here: it changes the weights, so it lives in a checkpoint's
+    `ModelConfig.merge_plan`.
+    """
+
+    # Tokens merged after the attention of blocks 0, 1, 2, ...: the paper's 192 -> 152 -> 112 -> 90.
+    # An empty list switches token merging off (the model is then bit-identical to the unmerged one).
+    token_schedule: list[int] = field(default_factory=lambda: [40, 40, 22])
+    # Alternative to token_schedule: reach this many tokens, spread evenly over `target_layers`.
+    target_tokens: int | None = None
+    target_layers: int = 3
+    # Which person mask protects tokens: auto (segmentation, else tracked silhouette, else box),
+    # segmentation, silhouette, box, or none (plain ToMe).
+    mask_source: str = "auto"
+    # A patch is a person patch when at least this fraction of its pixels is person.
+    mask_threshold: float = 0.25
+    # The previous frame's silhouette is grown by this many crop pixels to cover the motion.
+    silhouette_dilate_px: int = 4
