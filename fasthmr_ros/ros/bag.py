@@ -244,12 +244,27 @@ class BagProcessor:
         self.style = MarkerStyle(lifetime_s=cfg.messages.marker_lifetime_s)
         self.summary = BagSummary()
 
-    def run(self) -> BagSummary:
+    def _open(self) -> Reader:
         try:
             reader = Reader(self.in_path)
             reader.open()
         except (FileNotFoundError, ReaderError, OSError, KeyError, ValueError) as exc:
             raise BagError(f"cannot open {self.in_path} as a rosbag2: {exc}") from exc
+        return reader
+
+    def image_rate(self) -> float:
+        """Mean image rate of the input (Hz) from the bag's metadata; 0.0 when unknown."""
+        reader = self._open()
+        try:
+            image_topic = choose_topics(reader, self.cfg)[0]
+            count = sum(c.msgcount for c in reader.connections if c.topic == image_topic)
+            span_s = (reader.end_time - reader.start_time) / 1e9
+        finally:
+            reader.close()
+        return (count - 1) / span_s if count > 1 and span_s > 0 else 0.0
+
+    def run(self) -> BagSummary:
+        reader = self._open()
         try:
             image_topic, info_topic, det_topic = choose_topics(reader, self.cfg)
             infos = self._index(reader, info_topic)

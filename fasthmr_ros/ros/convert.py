@@ -15,10 +15,8 @@ from fasthmr_ros.errors import InputError
 from fasthmr_ros.pipeline.camera import intrinsics_from_k
 from fasthmr_ros.pipeline.detection import Detection
 from fasthmr_ros.pipeline.result import CameraIntrinsics, FrameResult, PersonResult
+from fasthmr_ros.ros.joint_names import PELVIS_INDEX
 from fasthmr_ros.ros.typestore import DEFAULT_STORE, HUMAN_MESH, HUMAN_MESH_ARRAY, MESH, get_typestore
-
-# Index of the SMPL pelvis (joint 0) inside each joint set (hmr2_44: OpenPose mid_hip = SMPL 0).
-PELVIS_INDEX = {"hmr2_44": 8, "smpl_45": 0}
 
 
 def stamp_ns_to_time(stamp_ns: int, store: str = DEFAULT_STORE) -> Any:

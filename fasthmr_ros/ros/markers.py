@@ -15,8 +15,8 @@ import numpy as np
 
 from fasthmr_ros.pipeline.result import FrameResult, PersonResult
 from fasthmr_ros.ros.convert import header
-from fasthmr_ros.ros.skeleton import bones_for
 from fasthmr_ros.ros.typestore import DEFAULT_STORE, get_typestore
+from fasthmr_ros.viz.skeletons import SKELETON_EDGES
 
 MESH_NS = "fasthmr/mesh"
 SKELETON_NS = "fasthmr/skeleton"
@@ -96,7 +96,7 @@ def person_markers(
     """Skeleton (always) and mesh (when asked and vertices exist) of one person."""
     colour = track_colour(person.track_id)
     joints = np.asarray(person.joints3d, dtype=np.float64).reshape(-1, 3)
-    bones = bones_for(person.joint_set, len(joints))
+    bones = [(a, b) for a, b in SKELETON_EDGES.get(person.joint_set, ()) if max(a, b) < len(joints)]
     segments = joints[np.asarray(bones, dtype=np.int64).reshape(-1)] if bones else np.zeros((0, 3))
     markers = [
         _marker(
