@@ -273,3 +273,33 @@ class PipelineConfig:
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
     history_window: int = 16  # frames of per-track history kept for temporal decoders
     output_vertices: bool = False  # 6890 x 3 float32 per person in the results
+class OutputTopicsConfig:
+    """Where results go (bag tool and live node alike). Relative names resolve in the namespace."""
+
+    humans: str = "/fasthmr/humans"  # fasthmr_ros/HumanMeshArray, one per processed image
+    mesh: str = "/fasthmr/mesh"  # shape_msgs/Mesh, the fixed SMPL triangles, latched
+    markers: str = "/fasthmr/markers"  # visualization_msgs/MarkerArray for RViz
+
+
+@dataclass
+class MessagesConfig:
+    """What goes into the output messages."""
+
+    publish_vertices: bool = False  # HumanMesh.vertices (83 kB per person) on the humans topic
+    mesh_markers: bool = True  # TRIANGLE_LIST per person in the MarkerArray (~1 MB per person)
+    marker_lifetime_s: float = 0.5  # lost persons vanish from RViz after this long
+    ros_store: str = "jazzy"  # message definitions of this ROS 2 distro ("humble" | "jazzy")
+
+
+@dataclass
+class BagConfig:
+    """`fasthmr bag`: which input topics, how to pair them, what to write."""
+
+    image_topic: str = ""  # "" = the bag's only Image / CompressedImage topic
+    camera_info_topic: str = ""  # "" = camera_info next to the image topic, else the only one
+    detections_topic: str = ""  # vision_msgs/Detection2DArray; "" = the pipeline detects
+    slop_s: float = 0.05  # largest stamp difference for image / camera_info / detections pairing
+    storage: str = "mcap"  # output storage: "mcap" | "sqlite3"
+    use_default_intrinsics: bool = False  # no usable CameraInfo -> HMR 2.0's focal guess
+    outputs: OutputTopicsConfig = field(default_factory=OutputTopicsConfig)
+    messages: MessagesConfig = field(default_factory=MessagesConfig)
