@@ -303,3 +303,67 @@ class BagConfig:
     use_default_intrinsics: bool = False  # no usable CameraInfo -> HMR 2.0's focal guess
     outputs: OutputTopicsConfig = field(default_factory=OutputTopicsConfig)
     messages: MessagesConfig = field(default_factory=MessagesConfig)
+class GenHMRTokenizerConfig:
+    """VQ-VAE over the 21 SMPL body-joint rotations (6D). Defaults: GenHMR's 96 tokens, 2048 x 256."""
+
+    num_joints: int = 21
+    num_tokens: int = 96
+    codebook_size: int = 2048
+    code_dim: int = 256
+    hidden_dim: int = 512
+    num_res_blocks: int = 3
+    ema_decay: float = 0.99
+    commitment_weight: float = 0.25
+    # A code whose EMA usage count falls below this is re-seeded from a random encoder output.
+    dead_code_threshold: float = 1.0
+
+
+@dataclass
+class GenHMRTransformerConfig:
+    """Image-conditioned masked transformer over pose tokens (sizes are our choice: the paper is silent)."""
+
+    dim: int = 512
+    depth: int = 6
+    heads: int = 8
+    mlp_dim: int = 2048
+    dropout: float = 0.1
+    context_dim: int = 1280  # backbone token width (1280 for ViT-H)
+    head_token_dim: int = 1024  # regression head query width; 0 = do not use it as context
+    orient_weight: float = 1.0  # training weight of the global-orientation regression loss
+
+
+@dataclass
+class GenHMRSamplingConfig:
+    """Uncertainty-guided iterative decoding (MaskGIT-style, cosine schedule)."""
+
+    iterations: int = 5
+    temperature: float = 1.0
+    # "argmax": reproducible, no sampling noise between frames; "sample": draw from the softmax.
+    mode: str = "argmax"
+    seed: int | None = None
+
+
+@dataclass
+class GenHMRRefinementConfig:
+    """2D pose-guided refinement of the continuous token embeddings."""
+
+    enabled: bool = True
+    steps: int = 10
+    lr: float = 0.05
+    reprojection_weight: float = 1.0
+    prior_weight: float = 0.1  # keeps the pose near the sampled one (rotation-matrix distance)
+    embedding_weight: float = 0.0  # optional pull of the embeddings towards their start
+    soft_temperature: float = 1.0  # softmax temperature of the token probabilities -> soft codes
+    min_keypoint_confidence: float = 0.3
+    time_budget_ms: float = 50.0  # per frame; remaining steps are skipped once exceeded (0 = none)
+
+
+@dataclass
+class GenHMRConfig:
+    """GenHMR as a selectable decoder: `model_path` is a checkpoint written by `fasthmr train-genhmr`."""
+
+    model_path: str = ""
+    tokenizer: GenHMRTokenizerConfig = field(default_factory=GenHMRTokenizerConfig)
+    transformer: GenHMRTransformerConfig = field(default_factory=GenHMRTransformerConfig)
+    sampling: GenHMRSamplingConfig = field(default_factory=GenHMRSamplingConfig)
+    refinement: GenHMRRefinementConfig = field(default_factory=GenHMRRefinementConfig)
