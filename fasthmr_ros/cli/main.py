@@ -16,6 +16,10 @@ from fasthmr_ros.errors import FastHMRError
 
 # name -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
+    "demo": (
+        "fasthmr_ros.cli.demo",
+        "the main job on generated input and the embedded default (no downloads)",
+    ),
     "predict": ("fasthmr_ros.cli.predict", "single image -> result.json + overlay.png"),
     "bag": ("fasthmr_ros.cli.bag", "rosbag2 in -> rosbag2 out with SMPL meshes, RViz markers, preview"),
     "download": (

@@ -366,7 +366,10 @@ def build_pipeline(
     keypoints = None
     if cfg.keypoint_model:
         keypoints = YoloOnnxDetector(
-            cfg.keypoint_model, task="pose", score_threshold=cfg.score_threshold, nms_iou=cfg.nms_iou,
+            cfg.keypoint_model,
+            task="pose",
+            score_threshold=cfg.score_threshold,
+            nms_iou=cfg.nms_iou,
             input_size=cfg.detector_input_size,
         )
     pose_decoder: PoseDecoder = RegressionDecoder()
