@@ -38,9 +38,10 @@ def embedded_default_model(seed: int = 0) -> HMR:
     model = HMR(model_preset("tiny"))
     gen = torch.Generator().manual_seed(seed)
     with torch.no_grad():
-        for name, param in model.named_parameters():
+        for param in model.parameters():
             if param.dim() > 1:
-                param.copy_(torch.randn(param.shape, generator=gen) * (0.5 / param.shape[1]) ** 0.5)
+                fan_in = param[0].numel()
+                param.copy_(torch.randn(param.shape, generator=gen) * (0.5 / fan_in) ** 0.5)
         head = model.smpl_head
         for layer in (head.decpose, head.decshape, head.deccam):
             layer.weight.mul_(0.02)
