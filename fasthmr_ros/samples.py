@@ -25,9 +25,12 @@ from fasthmr_ros.models.standin import ensure_standin_assets, relaxed_pose
 from fasthmr_ros.viz.overlay import render_meshes
 
 CAMERA_HEIGHT = 1.3  # metres above the floor
-# Height of the SMPL model origin above the soles in the rest pose (about the same for the
-# stand-in and for SMPL's mean body): transl_y = CAMERA_HEIGHT - ORIGIN_HEIGHT puts feet on the floor.
-ORIGIN_HEIGHT = 1.17
+# smplx rotates the body about the rest pelvis joint (at y = PELVIS_REST_Y in the model frame), and
+# the pelvis stands PELVIS_HEIGHT above the soles (both about the same for the stand-in and SMPL's
+# mean body). So transl_y = CAMERA_HEIGHT - PELVIS_HEIGHT - PELVIS_REST_Y puts an upright body's feet
+# on the floor.
+PELVIS_REST_Y = -0.223
+PELVIS_HEIGHT = 0.95
 STRIDE_LENGTH = 1.4  # metres per full gait cycle (two steps)
 
 Person = tuple[
@@ -183,6 +186,7 @@ def sample_motion(num_frames: int, num_persons: int, seed: int = 0, fps: float =
     transl = np.zeros((num_frames, num_persons, 3))
     betas = np.zeros((num_persons, 10))
     betas[:, :2] = rng.normal(0.0, 0.8, size=(num_persons, 2))
+    root_y = CAMERA_HEIGHT - PELVIS_HEIGHT - PELVIS_REST_Y
     base = np.diag([1.0, -1.0, -1.0])  # model y-up, facing +z -> camera y-down, facing the camera
     for p in range(num_persons):
         centre_x = rng.uniform(-0.6, 0.6)
@@ -206,7 +210,7 @@ def sample_motion(num_frames: int, num_persons: int, seed: int = 0, fps: float =
         phase = 2 * np.pi * distance / STRIDE_LENGTH + rng.uniform(0, 2 * np.pi)
         pose[:, p] = _gait_pose(phase)
         bob = 0.015 * np.cos(2 * phase)  # the body rises and falls twice per gait cycle
-        transl[:, p] = np.stack([x, np.full(num_frames, CAMERA_HEIGHT - ORIGIN_HEIGHT) + bob, z], axis=1)
+        transl[:, p] = np.stack([x, root_y + bob, z], axis=1)
     return SampleMotion(orient, pose, betas, transl, fps)
 
 
