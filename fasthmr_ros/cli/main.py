@@ -17,10 +17,12 @@ from fasthmr_ros.errors import FastHMRError
 # name -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "predict": ("fasthmr_ros.cli.predict", "single image -> result.json + overlay.png"),
+    "bag": ("fasthmr_ros.cli.bag", "rosbag2 in -> rosbag2 out with SMPL meshes, RViz markers, preview"),
     "download": (
         "fasthmr_ros.cli.download",
         "fetch the public HMR 2.0 data archive into the 4D-Humans cache",
     ),
+    "train-decoder": ("fasthmr_ros.cli.train_decoder", "train the diffusion decoder: vae | denoiser stage"),
 }
 
 
