@@ -227,6 +227,7 @@ class DecoderConfig:
     sample_steps: int = 1  # denoising steps (the paper uses one)
     min_history: int = 4  # frames a track needs before the diffusion decoder takes over
 
+
 DETECTION_MODES = ("auto", "upstream", "onnx", "fixed")
 
 

@@ -211,3 +211,29 @@ def test_upstream_masks_are_kept_per_detection(parts) -> None:
     pipe.process(_frame([box]), CAMERA, 0, "cam", [Detection(box)], masks=[mask])
     (track,) = pipe.tracker.tracks
     assert track.detection.mask is not None and track.detection.mask.sum() == mask.sum()
+
+
+def test_token_merging_with_person_masks(parts) -> None:
+    from fasthmr_ros.config import MergingConfig
+
+    box = np.array([100, 60, 260, 420.0])
+    small = np.zeros((H, W), bool)
+    small[200:260, 160:200] = True  # a person mask much smaller than the box
+
+    def run(mask_source: str, masks) -> tuple[RecordingDecoder, list]:
+        decoder = RecordingDecoder()
+        merging = MergingConfig(mask_source=mask_source)
+        pipe = Pipeline(_estimator(parts), PipelineConfig(), decoder, merging=merging)
+        results = [pipe.process(_frame([box]), CAMERA, f, "cam", [Detection(box)], masks) for f in range(2)]
+        return decoder, results
+
+    decoder, by_box = run("box", None)
+    assert decoder.inputs[0].image_tokens.shape[1] == 90  # 192 -> 152 -> 112 -> 90
+    _, by_mask = run("segmentation", [small])
+    # Protecting other patches changes which tokens merge, hence the estimate.
+    assert not np.allclose(by_box[0].persons[0].body_pose, by_mask[0].persons[0].body_pose)
+    # auto without segmentation: frame 2 uses frame 1's silhouette (vertices kept internally only).
+    _, auto = run("auto", None)
+    np.testing.assert_allclose(auto[0].persons[0].body_pose, by_box[0].persons[0].body_pose, atol=1e-6)
+    assert not np.allclose(auto[1].persons[0].body_pose, by_box[1].persons[0].body_pose)
+    assert all(p.vertices is None for r in auto for p in r.persons)
