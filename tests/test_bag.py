@@ -148,7 +148,7 @@ def write_bad_bag(path: Path) -> dict[str, int]:
         zero_k = CameraIntrinsics(0.0, 0.0, 0.0, 0.0, CAMERA.width, CAMERA.height)
         put(t, image_message(rgb, t, "cam"), zero_k)
         t += PERIOD
-        corrupt = store.serialize_cdr(image_message(rgb, t, "cam"), ours.IMAGE)[:40]  # cut inside the header
+        corrupt = bytes(store.serialize_cdr(image_message(rgb, t, "cam"), ours.IMAGE))[:40]  # cut inside the header
         put(t, corrupt, CAMERA)
         t += 10 * PERIOD
         put(t, image_message(rgb, t, "cam"), None)  # no CameraInfo anywhere near
