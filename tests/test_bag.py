@@ -145,8 +145,9 @@ def write_bad_bag(path: Path) -> dict[str, int]:
         unknown.encoding = "yuv422_yuy2"
         put(t, unknown, CAMERA)
         t += PERIOD
-        zero_k = CameraIntrinsics(0.0, 0.0, 0.0, 0.0, CAMERA.width, CAMERA.height)
-        put(t, image_message(rgb, t, "cam"), zero_k)
+        zero_k = camera_info_message(CAMERA, t, "cam")
+        zero_k.k = np.zeros(9)  # an uncalibrated camera
+        put(t, image_message(rgb, t, "cam"), bytes(store.serialize_cdr(zero_k, ours.CAMERA_INFO)))
         t += PERIOD
         corrupt = bytes(store.serialize_cdr(image_message(rgb, t, "cam"), ours.IMAGE))[
             :40
