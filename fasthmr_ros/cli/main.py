@@ -21,6 +21,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "fasthmr_ros.cli.download",
         "fetch the public HMR 2.0 data archive into the 4D-Humans cache",
     ),
+    "export": ("fasthmr_ros.cli.export", "model (merged layers, Mask-ToMe, SMPL head) -> ONNX"),
+    "build-engine": ("fasthmr_ros.cli.build_engine", "ONNX -> cached TensorRT engine for this GPU"),
 }
 
 
