@@ -14,8 +14,12 @@ def _amass_file(path, count=121, fps=120.0, fps_key="mocap_framerate", seed=0):
     rng = np.random.default_rng(seed)
     poses = rng.normal(scale=0.3, size=(count, 156))
     np.savez(
-        path, poses=poses, trans=rng.normal(size=(count, 3)), betas=rng.normal(size=16),
-        gender=np.array("female"), **{fps_key: np.array(fps)},
+        path,
+        poses=poses,
+        trans=rng.normal(size=(count, 3)),
+        betas=rng.normal(size=16),
+        gender=np.array("female"),
+        **{fps_key: np.array(fps)},
     )
     return poses
 

@@ -11,6 +11,7 @@ was. Existing files the archive does not contain are never touched.
 from __future__ import annotations
 
 import errno
+import gzip
 import logging
 import os
 import shutil
@@ -136,7 +137,9 @@ def _extract_to_staging(archive: Path, staging: Path, progress: bool) -> list[tu
                 f"disk full while unpacking {archive} into {staging.parent}; free some space and run the "
                 "command again (the archive is kept, nothing is downloaded again)"
             ) from None
-        raise ArchiveError(_corrupt_message(archive, exc)) from None
+        if isinstance(exc, gzip.BadGzipFile):
+            raise ArchiveError(_corrupt_message(archive, exc)) from None
+        raise ArchiveError(f"cannot unpack {archive} into {staging.parent}: {exc}") from None
     except (tarfile.TarError, EOFError, zlib.error) as exc:
         raise ArchiveError(_corrupt_message(archive, exc)) from None
     if unsafe:

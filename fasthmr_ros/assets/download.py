@@ -71,7 +71,7 @@ class DownloadResult:
     size: int
     sha256: str
     fetched_bytes: int  # received over the network by this call (less than `size` after a resume)
-    resumed: bool
+    resumed: bool  # part of the file came from an earlier, interrupted call
 
 
 class _CutShortError(Exception):
@@ -141,11 +141,9 @@ def download(
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = part_path(dest)
     fetched = 0
-    resumed = False
     attempt = 0
     restarted = False
     while True:
-        resumed = resumed or (part.exists() and part.stat().st_size > 0)
         try:
             fetched += _attempt(url, part, timeout, chunk_size, progress)
             break
@@ -154,7 +152,6 @@ def download(
                 raise DownloadError(f"download of {url} cannot be resumed: {why}") from None
             log.info("%s; starting the download over", why)
             restarted = True
-            resumed = False
         except _CutShortError as stop:
             fetched += stop.fetched
             have = part.stat().st_size if part.exists() else 0
@@ -167,10 +164,10 @@ def download(
             log.warning("download interrupted (%s); resuming from byte %d (retry %d/%d)", stop, have, attempt,
                         retries)
             time.sleep(min(attempt, 5) * 0.5)
-    return _finish(url, dest, part, expected_sha256, fetched, resumed, progress)
+    return _finish(url, dest, part, expected_sha256, fetched, progress)
 
 
-def _finish(url: str, dest: Path, part: Path, expected_sha256: str | None, fetched: int, resumed: bool,
+def _finish(url: str, dest: Path, part: Path, expected_sha256: str | None, fetched: int,
             progress: bool) -> DownloadResult:
     size = part.stat().st_size
     digest = sha256_of(part, progress=progress and size > 64 * DEFAULT_CHUNK)
@@ -190,7 +187,7 @@ def _finish(url: str, dest: Path, part: Path, expected_sha256: str | None, fetch
         "sha256_verified": bool(expected_sha256),
         "downloaded_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     })
-    return DownloadResult(dest, size, digest, fetched, resumed)
+    return DownloadResult(dest, size, digest, fetched, resumed=fetched < size)
 
 
 def _attempt(url: str, part: Path, timeout: float, chunk_size: int, progress: bool) -> int:
@@ -301,14 +298,26 @@ def hmr2_files_present(target: Path) -> bool:
     """Is everything we need from the archive already unpacked in `target`?"""
     manifest = read_manifest(hmr2_archive_path(target))
     if manifest and "unpacked" in manifest:
-        return all((target / name).is_file() and (target / name).stat().st_size == size
-                   for name, size in manifest["unpacked"])
+        try:
+            return all((target / name).is_file() and (target / name).stat().st_size == size
+                       for name, size in manifest["unpacked"])
+        except (TypeError, ValueError):
+            log.warning("ignoring the unreadable file list in %s", manifest_path(hmr2_archive_path(target)))
     return all((target / rel).is_file() for rel in HMR2_REQUIRED_FILES)
 
 
-def _archive_complete(archive: Path, expected_sha256: str | None) -> bool:
+def _archive_complete(archive: Path, expected_sha256: str | None, progress: bool) -> bool:
+    """Is a whole archive already here? One without our manifest (4D-Humans' own download) is
+    adopted: hashed and given a manifest; unpacking then proves it reads end to end."""
+    if not archive.is_file():
+        return False
     manifest = read_manifest(archive)
-    if not manifest or not archive.is_file() or archive.stat().st_size != manifest.get("size"):
+    if manifest is None:
+        manifest = {"url": None, "file": archive.name, "size": archive.stat().st_size,
+                    "sha256": sha256_of(archive, progress=progress), "sha256_verified": False,
+                    "note": "found in the cache, not downloaded by fasthmr"}
+        write_manifest(archive, manifest)
+    if archive.stat().st_size != manifest.get("size"):
         return False
     return not expected_sha256 or manifest.get("sha256") == expected_sha256.lower()
 
@@ -335,7 +344,7 @@ def fetch_hmr2(
     if not force and hmr2_files_present(base):
         return FetchReport(base, "present", None)
     result = None
-    if force or not _archive_complete(archive, expected_sha256):
+    if force or not _archive_complete(archive, expected_sha256, progress):
         if force:
             part_path(archive).unlink(missing_ok=True)
         result = download(url, archive, expected_sha256=expected_sha256, timeout=timeout, retries=retries,

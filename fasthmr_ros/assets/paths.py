@@ -161,10 +161,17 @@ def file_statuses() -> list[FileStatus]:
 
 
 def describe_missing() -> str:
-    """Text listing each missing file and how to get it; empty when nothing is missing."""
-    lines = []
+    """Text listing each missing file and how to get it; empty when nothing is missing.
+
+    Files that come the same way (the four from the HMR 2.0 archive) share one instruction.
+    """
+    groups: dict[str, list[FileStatus]] = {}
     for status in file_statuses():
         if not status.found:
-            kind = "missing" if status.required else "not installed"
-            lines.append(f"- {status.name}: {kind} at {status.expected}\n    {status.how_to_get}")
-    return "\n".join(lines)
+            groups.setdefault(status.how_to_get, []).append(status)
+    blocks = []
+    for how, statuses in groups.items():
+        names = ", ".join(s.name for s in statuses)
+        expected = "".join(f"\n    expected at {s.expected}" for s in statuses)
+        blocks.append(f"- {names}:{expected}\n    {how}")
+    return "\n".join(blocks)

@@ -180,7 +180,11 @@ def write_amass(path: str | Path, clip: MotionClip) -> None:
     betas[:NUM_BETAS] = clip.betas[:NUM_BETAS]
     trans = clip.trans if clip.trans is not None else np.zeros((count, 3))
     _atomic_savez(
-        Path(path), poses=poses, trans=trans, betas=betas, gender=np.array(clip.gender),
+        Path(path),
+        poses=poses,
+        trans=trans,
+        betas=betas,
+        gender=np.array(clip.gender),
         mocap_framerate=np.array(clip.fps),
     )
 
@@ -315,8 +319,31 @@ def _atomic_savez(path: Path, **arrays: np.ndarray) -> None:
 # Per-joint amplitude scale (radians) for the synthetic generator: large at hips, knees,
 # shoulders and elbows, small along the spine and at the wrists, feet and hands.
 _AMPLITUDE = np.array(
-    [0.6, 0.6, 0.2, 0.8, 0.8, 0.15, 0.3, 0.3, 0.1, 0.1, 0.1, 0.2, 0.3, 0.3, 0.25,
-     0.6, 0.6, 0.8, 0.8, 0.3, 0.3, 0.05, 0.05]
+    [
+        0.6,
+        0.6,
+        0.2,
+        0.8,
+        0.8,
+        0.15,
+        0.3,
+        0.3,
+        0.1,
+        0.1,
+        0.1,
+        0.2,
+        0.3,
+        0.3,
+        0.25,
+        0.6,
+        0.6,
+        0.8,
+        0.8,
+        0.3,
+        0.3,
+        0.05,
+        0.05,
+    ]
 )
 
 
@@ -384,7 +411,33 @@ def noisy_regression_sequence(
     pred_cam = np.tile([0.9, 0.0, 0.2], (count, 1)) + rng.normal(scale=0.01, size=(count, 3))
     return FeatureSequence(
         head_token=(pose6d @ embedding).astype(np.float32),
-        global_orient=clip.global_orient, body_pose=clip.body_pose, betas=betas,
-        pred_global_orient=pred_root, pred_body_pose=pred_body, pred_betas=pred_betas,
-        pred_cam=pred_cam, fps=clip.fps, name=clip.name,
+        global_orient=clip.global_orient,
+        body_pose=clip.body_pose,
+        betas=betas,
+        pred_global_orient=pred_root,
+        pred_body_pose=pred_body,
+        pred_betas=pred_betas,
+        pred_cam=pred_cam,
+        fps=clip.fps,
+        name=clip.name,
     )
+
+
+def synthetic_clips(count: int, frames: int, fps: float = 30.0, seed: int = 0) -> list[MotionClip]:
+    """`count` different synthetic motions (a fixed seed gives the same set every time)."""
+    rng = np.random.default_rng(seed)
+    clips = [synthetic_motion(frames, fps, rng) for _ in range(count)]
+    for i, clip in enumerate(clips):
+        clip.name = f"synthetic_{seed}_{i:04d}"
+    return clips
+
+
+def synthetic_sequences(
+    count: int, frames: int, fps: float = 30.0, noise_deg: float = 6.0, feature_dim: int = 1024, seed: int = 0
+) -> list[FeatureSequence]:
+    """Synthetic motions seen through a simulated noisy per-frame regressor (layout (b))."""
+    rng = np.random.default_rng(seed + 1)
+    return [
+        noisy_regression_sequence(clip, noise_deg, noise_deg / 2, feature_dim, rng)
+        for clip in synthetic_clips(count, frames, fps, seed)
+    ]

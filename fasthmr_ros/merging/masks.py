@@ -45,7 +45,8 @@ def patch_labels(crop_masks: torch.Tensor, backbone: BackboneConfig, threshold: 
         raise InputError(f"mask threshold must lie in (0, 1], got {threshold}")
     size = crop_masks.shape[-1]
     if size != backbone.img_height:
-        crop_masks = F.interpolate(crop_masks[:, None].float(), size=(backbone.img_height,) * 2, mode="area")[:, 0]
+        side = (backbone.img_height, backbone.img_height)
+        crop_masks = F.interpolate(crop_masks[:, None].float(), size=side, mode="area")[:, 0]
     margin = (backbone.img_height - backbone.img_width) // 2
     kept = crop_masks[:, :, margin : margin + backbone.img_width].float()
     pad = backbone.patch_padding

@@ -80,7 +80,7 @@ def match(metric: torch.Tensor, r: int, protected: torch.Tensor) -> Matching:
 
     metric: (B, N, D) per-token key (attention keys averaged over heads); protected: (B, N) bool.
     """
-    B, N, _ = metric.shape
+    N = metric.shape[1]
     if not 0 <= r <= N // 2:
         raise ValueError(f"cannot merge {r} of {N} tokens: bipartite matching allows at most {N // 2}")
     metric = metric / metric.norm(dim=-1, keepdim=True).clamp_min(1e-12)
