@@ -395,3 +395,30 @@ class GenHMRConfig:
     transformer: GenHMRTransformerConfig = field(default_factory=GenHMRTransformerConfig)
     sampling: GenHMRSamplingConfig = field(default_factory=GenHMRSamplingConfig)
     refinement: GenHMRRefinementConfig = field(default_factory=GenHMRRefinementConfig)
+
+
+@dataclass
+class RuntimeConfig:
+    """How the network runs: which backend, at what precision, on which device.
+
+    `backend`: auto (TensorRT if installed and a CUDA GPU is present, else torch on CUDA, else torch
+    on the CPU), tensorrt, torch (on `device`), onnxruntime (CUDA provider if present, else CPU) or cpu.
+    A backend named explicitly that cannot run here is an error, never a silent substitute.
+    """
+
+    backend: str = "auto"
+    # fp32 | fp16 | bf16. CPU backends run fp32 whatever is asked (the selection reason says so).
+    precision: str = "fp16"
+    device: str = "cuda"
+    # torch backend only: torch.compile the model, and capture the fixed-shape path as a CUDA graph.
+    compile: bool = False
+    cuda_graphs: bool = False
+    # TensorRT engines and exported ONNX files; None = `fasthmr_ros.assets.paths.engines_dir()`.
+    engine_cache_dir: str | None = None
+    # Crops per forward for the fixed-shape backends (TensorRT, CUDA graphs); more are split,
+    # fewer are padded.
+    batch: int = 1
+    # TensorRT builder workspace limit.
+    workspace_gb: float = 4.0
+    # Calibration crops (.npz, key `crops` (N, 3, 256, 256)) for an INT8 TensorRT engine.
+    int8_calibration: str | None = None

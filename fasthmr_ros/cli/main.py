@@ -29,6 +29,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train-decoder": ("fasthmr_ros.cli.train_decoder", "train the diffusion decoder: vae | denoiser stage"),
     "merge": ("fasthmr_ros.cli.merge", "ECLM layer merging of a checkpoint on calibration data"),
     "bench": ("fasthmr_ros.cli.bench", "latency, throughput and MACs of the merging variants"),
+    "export": ("fasthmr_ros.cli.export", "model (merged layers, Mask-ToMe, SMPL head) -> ONNX"),
+    "build-engine": ("fasthmr_ros.cli.build_engine", "ONNX -> cached TensorRT engine for this GPU"),
 }
 
 
