@@ -189,15 +189,38 @@ DIFFUSION_PRESETS: dict[str, DiffusionConfig] = {
     "paper": DiffusionConfig(),
     # The evidence experiment: trains on the CPU in minutes on synthetic motion.
     "small": DiffusionConfig(
-        preset="small", window=32, latent_tokens=4, latent_dim=32, feature_dim=144, vae_width=96,
-        vae_layers=3, vae_heads=4, vae_ff=192, denoiser_width=96, denoiser_layers=3, denoiser_heads=4,
-        denoiser_ff=192, dropout=0.0,
+        preset="small",
+        window=32,
+        latent_tokens=4,
+        latent_dim=32,
+        feature_dim=144,
+        vae_width=96,
+        vae_layers=3,
+        vae_heads=4,
+        vae_ff=192,
+        denoiser_width=96,
+        denoiser_layers=3,
+        denoiser_heads=4,
+        denoiser_ff=192,
+        dropout=0.0,
     ),
     # Tests: milliseconds per step.
     "tiny": DiffusionConfig(
-        preset="tiny", window=16, latent_tokens=4, latent_dim=8, feature_dim=64, vae_width=32,
-        vae_layers=1, vae_heads=2, vae_ff=64, denoiser_width=32, denoiser_layers=3, denoiser_heads=2,
-        denoiser_ff=64, dropout=0.0, timesteps=100,
+        preset="tiny",
+        window=16,
+        latent_tokens=4,
+        latent_dim=8,
+        feature_dim=64,
+        vae_width=32,
+        vae_layers=1,
+        vae_heads=2,
+        vae_ff=64,
+        denoiser_width=32,
+        denoiser_layers=3,
+        denoiser_heads=2,
+        denoiser_ff=64,
+        dropout=0.0,
+        timesteps=100,
     ),
 }
 
@@ -226,6 +249,7 @@ class DecoderConfig:
     lookahead: int = 0
     sample_steps: int = 1  # denoising steps (the paper uses one)
     min_history: int = 4  # frames a track needs before the diffusion decoder takes over
+
 
 DETECTION_MODES = ("auto", "upstream", "onnx", "fixed")
 
@@ -273,6 +297,8 @@ class PipelineConfig:
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
     history_window: int = 16  # frames of per-track history kept for temporal decoders
     output_vertices: bool = False  # 6890 x 3 float32 per person in the results
+
+
 class OutputTopicsConfig:
     """Where results go (bag tool and live node alike). Relative names resolve in the namespace."""
 
@@ -303,6 +329,8 @@ class BagConfig:
     use_default_intrinsics: bool = False  # no usable CameraInfo -> HMR 2.0's focal guess
     outputs: OutputTopicsConfig = field(default_factory=OutputTopicsConfig)
     messages: MessagesConfig = field(default_factory=MessagesConfig)
+
+
 class GenHMRTokenizerConfig:
     """VQ-VAE over the 21 SMPL body-joint rotations (6D). Defaults: GenHMR's 96 tokens, 2048 x 256."""
 
@@ -367,3 +395,30 @@ class GenHMRConfig:
     transformer: GenHMRTransformerConfig = field(default_factory=GenHMRTransformerConfig)
     sampling: GenHMRSamplingConfig = field(default_factory=GenHMRSamplingConfig)
     refinement: GenHMRRefinementConfig = field(default_factory=GenHMRRefinementConfig)
+
+
+@dataclass
+class RuntimeConfig:
+    """How the network runs: which backend, at what precision, on which device.
+
+    `backend`: auto (TensorRT if installed and a CUDA GPU is present, else torch on CUDA, else torch
+    on the CPU), tensorrt, torch (on `device`), onnxruntime (CUDA provider if present, else CPU) or cpu.
+    A backend named explicitly that cannot run here is an error, never a silent substitute.
+    """
+
+    backend: str = "auto"
+    # fp32 | fp16 | bf16. CPU backends run fp32 whatever is asked (the selection reason says so).
+    precision: str = "fp16"
+    device: str = "cuda"
+    # torch backend only: torch.compile the model, and capture the fixed-shape path as a CUDA graph.
+    compile: bool = False
+    cuda_graphs: bool = False
+    # TensorRT engines and exported ONNX files; None = `fasthmr_ros.assets.paths.engines_dir()`.
+    engine_cache_dir: str | None = None
+    # Crops per forward for the fixed-shape backends (TensorRT, CUDA graphs); more are split,
+    # fewer are padded.
+    batch: int = 1
+    # TensorRT builder workspace limit.
+    workspace_gb: float = 4.0
+    # Calibration crops (.npz, key `crops` (N, 3, 256, 256)) for an INT8 TensorRT engine.
+    int8_calibration: str | None = None

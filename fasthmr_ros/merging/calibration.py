@@ -82,8 +82,11 @@ def load_npz(path: Path, crop_policy: str = "hmr2", limit: int | None = None) ->
             )
         n = len(crops)
         # A ready crop is its own image: centre and size of the 256 square, default focal.
-        info = bbox_info(torch.full((n, 2), CROP_SIZE / 2.0), torch.full((n,), float(CROP_SIZE)),
-                         default_intrinsics(CROP_SIZE, CROP_SIZE))
+        info = bbox_info(
+            torch.full((n, 2), CROP_SIZE / 2.0),
+            torch.full((n,), float(CROP_SIZE)),
+            default_intrinsics(CROP_SIZE, CROP_SIZE),
+        )
         calib = Calibration(_normalise(crops), joints, joint_set, bbox_info=info)
     elif "images" in data and "boxes" in data:
         images, boxes = data["images"][:limit], data["boxes"][:limit]

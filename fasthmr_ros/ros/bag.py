@@ -67,6 +67,8 @@ SKIP_REASONS = {
     "pipeline": "pipeline failed on the frame",
 }
 
+MAX_EXAMPLES = 3  # distinct skip details kept per reason for the summary
+
 _INFINITE = QosTime(sec=9223372036, nsec=854775807)  # what rosbag2 records for "no limit"
 
 
@@ -114,7 +116,7 @@ class BagSummary:
     frames_in: int = 0
     frames_out: int = 0
     skipped: Counter[str] = field(default_factory=Counter)
-    skip_examples: dict[str, str] = field(default_factory=dict)  # first detailed message per reason
+    skip_examples: dict[str, list[str]] = field(default_factory=dict)  # first distinct details per reason
     persons: int = 0
     max_persons: int = 0
     unreadable: Counter[str] = field(default_factory=Counter)  # corrupt non-image records per topic
@@ -127,14 +129,18 @@ class BagSummary:
 
     def skip(self, key: str, detail: str) -> None:
         self.skipped[key] += 1
-        self.skip_examples.setdefault(key, detail)
+        examples = self.skip_examples.setdefault(key, [])
+        if detail not in examples and len(examples) < MAX_EXAMPLES:
+            examples.append(detail)
 
     def lines(self) -> list[str]:
         out = [
             f"frames in: {self.frames_in}, out: {self.frames_out}, skipped: {sum(self.skipped.values())}",
         ]
         for key, count in sorted(self.skipped.items()):
-            out.append(f"  skipped {count} x {key} ({SKIP_REASONS[key]}), e.g.: {self.skip_examples[key]}")
+            out.append(
+                f"  skipped {count} x {key} ({SKIP_REASONS[key]}), e.g.: {' | '.join(self.skip_examples[key])}"
+            )
         out.append(f"persons: {self.persons} in total, at most {self.max_persons} in one frame")
         for topic, count in sorted(self.unreadable.items()):
             out.append(f"unreadable records on {topic}: {count} (copied through unchanged)")
