@@ -112,6 +112,22 @@ def test_calibration_from_video_and_images_with_boxes(tmp_path: Path) -> None:
         load_calibration(notes)
 
 
+def test_calibration_from_a_rosbag(tmp_path: Path) -> None:
+    from fasthmr_ros.pipeline.camera import default_intrinsics
+    from fasthmr_ros.ros.bag_input import write_camera_bag
+
+    bag = tmp_path / "robot_bag"
+    frames = _frames(4, seed=3)
+    write_camera_bag(bag, ((i * 100_000_000, f) for i, f in enumerate(frames)), default_intrinsics(90, 120))
+    calib = load_calibration(bag)
+    assert len(calib) == 4
+    direct = load_calibration(_write_npz(tmp_path / "same.npz", images=np.stack(frames),
+                                         boxes=np.tile([0.0, 0.0, 90.0, 120.0], (4, 1))))
+    assert torch.allclose(calib.crops, direct.crops)  # the bag's frames, cropped like the pipeline
+    with pytest.raises(CalibrationError, match="not an image topic"):
+        load_calibration(bag, topic="/camera/camera_info")
+
+
 def test_bench_reports_every_variant(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
     assert main(["bench", "--model", "tiny", "--repeats", "2", "--warmup", "0", "--sections", "variants",
