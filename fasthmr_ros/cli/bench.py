@@ -132,7 +132,6 @@ class BenchContext:
 
     @cached_property
     def baseline(self) -> nn.Module:
-        from fasthmr_ros.merging.tome import TokenState  # noqa: F401  (fail early if merging is broken)
         from fasthmr_ros.models.checkpoint import load_model
         from fasthmr_ros.models.hmr import HMR
 
