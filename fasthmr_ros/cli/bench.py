@@ -212,6 +212,10 @@ class Timings:
     def median_ms(self, name: str, cpu: bool = False) -> float:
         return statistics.median((self.cpu if cpu else self.wall)[name]) * 1000
 
+    def min_ms(self, name: str) -> float:
+        """The least-disturbed run: on a busy machine closer to the real cost than the median."""
+        return min(self.wall[name]) * 1000
+
 
 def interleaved_times(ctx: BenchContext, runs: dict[str, Callable[[], Any]], desc: str) -> Timings:
     """Time each run, alternating between runs every repeat."""
@@ -246,7 +250,7 @@ def variants_section(ctx: BenchContext) -> Section:
         title=f"encoder+head, {ctx.args.model if not ctx.args.checkpoint else ctx.args.checkpoint}, "
         f"batch {batch}, {ctx.device}",
         columns=["variant", "dtype", "layers", "tokens", "median_ms", "crops_per_s", "gmacs_per_crop",
-                 "speedup", "mac_ratio"],
+                 "speedup", "mac_ratio", "min_ms", "min_speedup"],
     )
     if ctx.device.type == "cpu":
         section.columns += ["cpu_ms", "cpu_speedup"]
@@ -264,6 +268,7 @@ def variants_section(ctx: BenchContext) -> Section:
         macs = {name: count_macs(fn) for name, fn in runs.items()}
         times = interleaved_times(ctx, runs, f"{dtype_name} variants")
         base_ms, base_cpu = times.median_ms("baseline"), times.median_ms("baseline", cpu=True)
+        base_min = times.min_ms("baseline")
         for v in variants:
             ms, cpu_ms = times.median_ms(v.name), times.median_ms(v.name, cpu=True)
             section.rows.append({
@@ -276,6 +281,8 @@ def variants_section(ctx: BenchContext) -> Section:
                 "gmacs_per_crop": round(macs[v.name] / batch / 1e9, 2),
                 "speedup": round(base_ms / ms, 3),
                 "mac_ratio": round(macs["baseline"] / macs[v.name], 3),
+                "min_ms": round(times.min_ms(v.name), 2),
+                "min_speedup": round(base_min / times.min_ms(v.name), 3),
                 "cpu_ms": round(cpu_ms, 2),
                 "cpu_speedup": round(base_cpu / cpu_ms, 3),
                 "all_ms": [round(t * 1000, 2) for t in times.wall[v.name]],
