@@ -53,10 +53,11 @@ def default_variants(caps: Capabilities, base: RuntimeConfig | None = None) -> l
     return variants
 
 
-def _label(cfg: RuntimeConfig) -> str:
+def _label(cfg: RuntimeConfig, precision: str | None = None) -> str:
+    """backend/precision actually run (the asked-for one when the variant was skipped)."""
     extras = "+cuda_graphs" if cfg.cuda_graphs and cfg.device.startswith("cuda") else ""
     extras += "+compile" if cfg.compile else ""
-    return f"{cfg.backend}/{cfg.precision}{extras}"
+    return f"{cfg.backend}/{precision or cfg.precision}{extras}"
 
 
 def box_person_mask(batch: int, rows: int = 16, cols: int = 12) -> torch.Tensor:
@@ -112,7 +113,7 @@ def measure_backends(
     for i, (cfg, runner, reason) in enumerate(runners):
         median = statistics.median(samples[i])
         entry = {
-            "variant": _label(cfg),
+            "variant": _label(cfg, runner.precision),
             "backend": runner.name,
             "precision": runner.precision,
             "device": runner.device,
