@@ -63,8 +63,8 @@ def _compare(
         ref = model(crops, **kwargs)
     got = runner(
         crops.numpy(),
-        None if mask is None else mask.numpy(),
-        None if bbox_info is None else bbox_info.numpy(),
+        bbox_info=None if bbox_info is None else bbox_info.numpy(),
+        person_mask=None if mask is None else mask.numpy(),
     )
     assert set(got) == set(ref)
     diffs = {}
@@ -109,12 +109,12 @@ def test_mask_tome_with_mask_input_matches_pytorch(tmp_path) -> None:
     assert info.io.inputs == ("crops", "person_mask")
     runner = OnnxRuntimeRunner(info.path)
     diffs_a = _compare(model, runner, 2, _person_mask(2))
-    out = runner(np.zeros((1, 3, 256, 256), np.float32), _person_mask(1).numpy())
+    out = runner(np.zeros((1, 3, 256, 256), np.float32), person_mask=_person_mask(1).numpy())
     assert out["image_tokens"].shape[1] == 90 and out["token_sizes"].sum() == pytest.approx(192)
     # The mask really is an input: another mask changes the result, and still matches PyTorch.
     crops = np.random.default_rng(0).standard_normal((1, 3, 256, 256)).astype(np.float32)
-    a = runner(crops, _person_mask(1, seed=5).numpy())["pose_6d"]
-    b = runner(crops, _person_mask(1, seed=6).numpy())["pose_6d"]
+    a = runner(crops, person_mask=_person_mask(1, seed=5).numpy())["pose_6d"]
+    b = runner(crops, person_mask=_person_mask(1, seed=6).numpy())["pose_6d"]
     assert np.abs(a - b).max() > 1e-5
     assert max(diffs_a.values()) < TOL
 
@@ -156,7 +156,7 @@ def test_runner_rejects_bad_inputs(tmp_path) -> None:
     with pytest.raises(InputError, match=r"\(B, 3, 256, 256\)"):
         runner(np.zeros((1, 3, 128, 128), np.float32))
     with pytest.raises(InputError, match="person_mask"):
-        runner(np.zeros((1, 3, 256, 256), np.float32), np.zeros((1, 10), bool))
+        runner(np.zeros((1, 3, 256, 256), np.float32), person_mask=np.zeros((1, 10), bool))
     with pytest.raises(InputError, match="no crops"):
         runner(np.zeros((0, 3, 256, 256), np.float32))
 

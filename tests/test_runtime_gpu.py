@@ -95,7 +95,7 @@ def test_tensorrt_engine_matches_pytorch_and_is_reused(tmp_path, precision: str,
     mask = torch.rand(3, 192) < 0.3
     with torch.no_grad():
         ref = model(crops, person_mask=mask)
-    got = runner(crops.cuda(), mask.cuda())
+    got = runner(crops.cuda(), person_mask=mask.cuda())
     for key in ("pose_6d", "betas", "pred_cam"):
         assert torch.allclose(got[key].cpu(), ref[key], atol=tol), key
     engine = ensure_engine(onnx_path, precision, 2, tmp_path)
@@ -114,8 +114,8 @@ def test_torch_cuda_autocast_and_cuda_graphs(precision: str) -> None:
     mask = torch.rand(3, 192) < 0.3
     with torch.no_grad():
         ref = model(crops, person_mask=mask)
-    eager = TorchRunner(model, "cuda", precision)(crops, mask)
-    graphed = TorchRunner(model, "cuda", precision, cuda_graphs=True, batch=2)(crops, mask)
+    eager = TorchRunner(model, "cuda", precision)(crops, person_mask=mask)
+    graphed = TorchRunner(model, "cuda", precision, cuda_graphs=True, batch=2)(crops, person_mask=mask)
     for key in ("pose_6d", "betas", "pred_cam"):
         assert torch.allclose(eager[key].cpu(), ref[key].cpu(), atol=5e-2), key
         assert torch.allclose(graphed[key], eager[key], atol=1e-2), key

@@ -90,7 +90,7 @@ def test_created_runners_agree_with_the_model(tmp_path) -> None:
     for backend in ("cpu", "onnxruntime"):
         runner, choice = create_runner(replace(base, backend=backend), model, NOTHING)
         assert choice.backend == backend
-        got = runner(crops, mask)
+        got = runner(crops, person_mask=mask)
         assert isinstance(got["pose_6d"], torch.Tensor)
         for key in ref:
             assert torch.allclose(got[key].cpu(), ref[key], atol=1e-3), (backend, key)
