@@ -47,6 +47,18 @@ def _vertex_normals(verts: np.ndarray, faces: np.ndarray) -> np.ndarray:
     return np.divide(normals, length, out=np.zeros_like(normals), where=length > 0)
 
 
+def _headlight_shade(verts: np.ndarray, faces: np.ndarray, ambient: float) -> np.ndarray:
+    """(V,) float32 Lambert intensity per vertex for a light at the camera centre.
+
+    Shading vertices and interpolating (Gouraud) looks the same as per-pixel shading at body
+    mesh density and costs a third of it.
+    """
+    normals = _vertex_normals(verts, faces)
+    dist = np.linalg.norm(verts, axis=1)
+    cosine = np.abs(np.einsum("vc,vc->v", normals, verts)) / np.maximum(dist, 1e-12)
+    return (ambient + (1.0 - ambient) * cosine).astype(np.float32)
+
+
 def _check_mesh(verts: np.ndarray, faces: np.ndarray, index: int) -> None:
     if verts.ndim != 2 or verts.shape[1] != 3:
         raise ValueError(f"mesh {index}: vertices must be (V,3), got {verts.shape}")
@@ -95,9 +107,8 @@ def rasterize_meshes(
         if setup is None:
             continue
         ids, coef, base, box_w, counts = setup
-        normals = _vertex_normals(verts, faces).astype(np.float32)
         inv_vz = (1.0 / np.where(verts[:, 2] > near, verts[:, 2], 1.0)).astype(np.float32)
-        verts32 = verts.astype(np.float32)
+        vertex_shade = _headlight_shade(verts, faces, ambient)
         for start, end in _chunks(counts, max_candidates):
             cnt = counts[start:end]
             tri = np.repeat(np.arange(start, end), cnt)  # index into the kept triangles
@@ -117,12 +128,8 @@ def rasterize_meshes(
             f = faces[ids[tri[win]]]  # (N,3) vertex ids of the winning triangles
             bary = np.stack([l0[win], l1[win], l2[win]], axis=1)
             w = bary * inv_vz[f] / iz[nearest, None]  # perspective-correct interpolation weights
-            normal = np.einsum("nk,nkc->nc", w, normals[f])
-            point = np.einsum("nk,nkc->nc", w, verts32[f])
-            cosine = np.abs(np.einsum("nc,nc->n", normal, point))
-            cosine /= np.linalg.norm(normal, axis=1) * np.linalg.norm(point, axis=1) + 1e-12
             person[pix[nearest]] = index
-            shade[pix[nearest]] = ambient + (1.0 - ambient) * cosine
+            shade[pix[nearest]] = np.einsum("nk,nk->n", w, vertex_shade[f])
     depth = np.divide(1.0, inv_z, out=np.full(n_pix, np.inf, dtype=np.float32), where=inv_z > 0)
     return Raster(person.reshape(height, width), depth.reshape(height, width), shade.reshape(height, width))
 
