@@ -78,6 +78,29 @@ def _background(width: int, height: int, K: np.ndarray) -> np.ndarray:
     return image
 
 
+def _posed_vertices(persons: Sequence[Person], body_model: BodyModel | None) -> tuple[np.ndarray, BodyModel]:
+    """(P, V, 3) camera-frame vertices of the persons, and the body model used."""
+    model = body_model if body_model is not None else standin_body_model()
+    orient = torch.as_tensor(np.stack([p[0] for p in persons]), dtype=torch.float32)[:, None]  # (P,1,3,3)
+    pose = torch.as_tensor(np.stack([p[1] for p in persons]), dtype=torch.float32)  # (P,23,3,3)
+    betas = torch.as_tensor(np.stack([p[2] for p in persons]), dtype=torch.float32)  # (P,10)
+    with torch.no_grad():
+        verts = model(orient, pose, betas).vertices.numpy().astype(np.float64)
+    return verts + np.stack([np.asarray(p[3], dtype=np.float64) for p in persons])[:, None], model
+
+
+def person_boxes(
+    width: int, height: int, K: np.ndarray, persons: Sequence[Person], body_model: BodyModel | None = None
+) -> np.ndarray:
+    """(P, 4) ground-truth boxes x1,y1,x2,y2 of the projected bodies, clipped to the image."""
+    if not persons:
+        return np.zeros((0, 4))
+    verts, _ = _posed_vertices(persons, body_model)
+    uv = verts[..., :2] / verts[..., 2:3] * np.array([K[0, 0], K[1, 1]]) + np.array([K[0, 2], K[1, 2]])
+    boxes = np.concatenate([uv.min(axis=1), uv.max(axis=1)], axis=1)
+    return np.clip(boxes, 0, [width - 1, height - 1, width - 1, height - 1])
+
+
 def render_person_image(
     width: int, height: int, K: np.ndarray, persons: Sequence[Person], body_model: BodyModel | None = None
 ) -> np.ndarray:
@@ -85,14 +108,13 @@ def render_person_image(
     image = _background(width, height, np.asarray(K, dtype=np.float64))
     if not persons:
         return image
-    model = body_model if body_model is not None else standin_body_model()
-    orient = torch.as_tensor(np.stack([p[0] for p in persons]), dtype=torch.float32)[:, None]  # (P,1,3,3)
-    pose = torch.as_tensor(np.stack([p[1] for p in persons]), dtype=torch.float32)  # (P,23,3,3)
-    betas = torch.as_tensor(np.stack([p[2] for p in persons]), dtype=torch.float32)  # (P,10)
-    with torch.no_grad():
-        verts = model(orient, pose, betas).vertices.numpy().astype(np.float64)
-    meshes = [(verts[i] + np.asarray(p[3], dtype=np.float64), model.faces) for i, p in enumerate(persons)]
-    return render_meshes(image, meshes, K, alpha=1.0)
+    verts, model = _posed_vertices(persons, body_model)
+    meshes = [(v, model.faces) for v in verts]
+    # Neutral "clothing" tones, so estimates drawn over the image stand out from the input bodies.
+    tones = [(140, 140, 150), (110, 125, 145), (150, 135, 120), (125, 145, 125)]
+    return render_meshes(
+        image, meshes, K, colors=[tones[i % len(tones)] for i in range(len(meshes))], alpha=1.0
+    )
 
 
 def _rot_x(a: np.ndarray) -> np.ndarray:
