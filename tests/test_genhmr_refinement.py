@@ -46,8 +46,9 @@ def _run(case, body_model, **overrides):
     cfg = GenHMRRefinementConfig(
         **{"steps": 25, "lr": 0.1, "prior_weight": 0.001, "time_budget_ms": 0, **overrides}
     )
-    return refine(case["transformer"], case["tokenizer"], body_model, case["start"], case["tokens"], case["head"],
-                  case["betas"], case["cam"], case["kp"], cfg)  # fmt: skip
+    c = case
+    return refine(c["transformer"], c["tokenizer"], body_model, c["start"], c["tokens"], c["head"],
+                  c["betas"], c["cam"], c["kp"], cfg)  # fmt: skip
 
 
 def _assert_valid_rotations(R):
