@@ -342,6 +342,9 @@ class GenHMRTokenizerConfig:
     num_res_blocks: int = 3
     ema_decay: float = 0.99
     commitment_weight: float = 0.25
+    # Weight of the joint-position MSE (metres^2, 24 joints at the template shape) next to the
+    # rotation MSE; higher values fit joint positions at the expense of leaf-joint twists.
+    joint_loss_weight: float = 1.0
     # A code whose EMA usage count falls below this is re-seeded from a random encoder output.
     dead_code_threshold: float = 1.0
 
@@ -377,7 +380,7 @@ class GenHMRRefinementConfig:
 
     enabled: bool = True
     steps: int = 10
-    lr: float = 0.05
+    lr: float = 0.1  # Adam step on the input embeddings (initialised N(0, 1))
     reprojection_weight: float = 1.0
     prior_weight: float = 0.1  # keeps the pose near the sampled one (rotation-matrix distance)
     embedding_weight: float = 0.0  # optional pull of the embeddings towards their start
