@@ -62,7 +62,8 @@ def test_memory_is_flat_over_1000_frames() -> None:
             if f in (WARMUP, FRAMES - 1):
                 rss[f] = rss_mb()
         growth = rss[FRAMES - 1] - rss[WARMUP]
-        print(f"RSS {rss[WARMUP]:.1f} MB at frame {WARMUP}, {rss[FRAMES - 1]:.1f} MB at {FRAMES}: {growth:+.2f}")
+        first, last = rss[WARMUP], rss[FRAMES - 1]
+        print(f"RSS {first:.1f} MB at frame {WARMUP}, {last:.1f} MB at frame {FRAMES}: {growth:+.2f} MB")
         assert len(ids) >= 15  # people kept coming and going: tracks were created and evicted
         assert growth < 8.0, f"RSS grew {growth:.1f} MB over {FRAMES - WARMUP} frames"
     finally:
