@@ -237,3 +237,23 @@ def test_token_merging_with_person_masks(parts) -> None:
     np.testing.assert_allclose(auto[0].persons[0].body_pose, by_box[0].persons[0].body_pose, atol=1e-6)
     assert not np.allclose(auto[1].persons[0].body_pose, by_box[1].persons[0].body_pose)
     assert all(p.vertices is None for r in auto for p in r.persons)
+
+
+def test_build_pipeline_from_config(tmp_path: Path) -> None:
+    from fasthmr_ros.config import DecoderConfig
+    from fasthmr_ros.decoders.base import RegressionDecoder
+    from fasthmr_ros.errors import MissingFileError
+    from fasthmr_ros.pipeline.core import build_pipeline
+
+    boxes = np.array([[320.0, 320.0, 120.0, 280.0]])
+    detector_path = build_yolo_onnx(tmp_path / "det.onnx", boxes, np.array([[0.9]]))
+    cfg = PipelineConfig(detector_model=str(detector_path))
+    pipe = build_pipeline(cfg, DecoderConfig(decoder="regression"))
+    assert pipe.embedded and "embedded" in pipe.model_description
+    assert isinstance(pipe.decoder, RegressionDecoder) and pipe.detector is not None
+    result = pipe.process(_frame([]), CAMERA, 0, "cam")  # auto: no upstream boxes -> the ONNX detector
+    assert len(result.persons) == 1 and result.persons[0].joint_set == "hmr2_44"
+    with pytest.raises(MissingFileError, match="diffusion"):
+        build_pipeline(PipelineConfig(), DecoderConfig(decoder="diffusion"))
+    with pytest.raises(MissingFileError):
+        build_pipeline(PipelineConfig(detector_model=str(tmp_path / "nope.onnx")))
