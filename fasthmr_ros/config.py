@@ -299,6 +299,7 @@ class PipelineConfig:
     output_vertices: bool = False  # 6890 x 3 float32 per person in the results
 
 
+@dataclass
 class OutputTopicsConfig:
     """Where results go (bag tool and live node alike). Relative names resolve in the namespace."""
 
