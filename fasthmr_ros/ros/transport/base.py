@@ -23,16 +23,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from fasthmr_ros.config import OutputTopicsConfig
+from fasthmr_ros.ros import typestore as names
 from fasthmr_ros.ros.transport.sync import ApproximateSync, InputFrame
-from fasthmr_ros.ros.typestore import (
-    CAMERA_INFO,
-    COMPRESSED_IMAGE,
-    DETECTION_2D_ARRAY,
-    HUMAN_MESH_ARRAY,
-    IMAGE,
-    MARKER_ARRAY,
-    MESH,
-)
 
 
 @dataclass(frozen=True)
@@ -109,18 +101,20 @@ class Transport(ABC):
         QoS (best effort matches best-effort and reliable publishers alike). The returned
         synchroniser counts matched and unmatched images."""
         sync = ApproximateSync(on_frame, slop_s, with_detections=detections_topic is not None)
-        self.subscribe(image_topic, COMPRESSED_IMAGE if compressed else IMAGE, sync.add_image, SENSOR_DATA)
-        self.subscribe(camera_info_topic, CAMERA_INFO, sync.add_camera_info, SENSOR_DATA)
+        self.subscribe(
+            image_topic, names.COMPRESSED_IMAGE if compressed else names.IMAGE, sync.add_image, SENSOR_DATA
+        )
+        self.subscribe(camera_info_topic, names.CAMERA_INFO, sync.add_camera_info, SENSOR_DATA)
         if detections_topic is not None:
-            self.subscribe(detections_topic, DETECTION_2D_ARRAY, sync.add_detections, SENSOR_DATA)
+            self.subscribe(detections_topic, names.DETECTION_2D_ARRAY, sync.add_detections, SENSOR_DATA)
         return sync
 
     def advertise_outputs(self, topics: OutputTopicsConfig) -> OutputPublishers:
         """The three output topics with the QoS their consumers expect (the mesh latched)."""
         return OutputPublishers(
-            humans=self.advertise(topics.humans, HUMAN_MESH_ARRAY, DEFAULT),
-            mesh=self.advertise(topics.mesh, MESH, LATCHED),
-            markers=self.advertise(topics.markers, MARKER_ARRAY, DEFAULT),
+            humans=self.advertise(topics.humans, names.HUMAN_MESH_ARRAY, DEFAULT),
+            mesh=self.advertise(topics.mesh, names.MESH, LATCHED),
+            markers=self.advertise(topics.markers, names.MARKER_ARRAY, DEFAULT),
         )
 
     @abstractmethod
