@@ -299,6 +299,7 @@ class PipelineConfig:
     output_vertices: bool = False  # 6890 x 3 float32 per person in the results
 
 
+@dataclass
 class OutputTopicsConfig:
     """Where results go (bag tool and live node alike). Relative names resolve in the namespace."""
 
@@ -323,7 +324,9 @@ class BagConfig:
 
     image_topic: str = ""  # "" = the bag's only Image / CompressedImage topic
     camera_info_topic: str = ""  # "" = camera_info next to the image topic, else the only one
-    detections_topic: str = ""  # vision_msgs/Detection2DArray; "" = the pipeline detects
+    # vision_msgs/Detection2DArray boxes: "" = the bag's only such topic if it has exactly one,
+    # "none" = ignore upstream boxes (the pipeline detects)
+    detections_topic: str = ""
     slop_s: float = 0.05  # largest stamp difference for image / camera_info / detections pairing
     storage: str = "mcap"  # output storage: "mcap" | "sqlite3"
     use_default_intrinsics: bool = False  # no usable CameraInfo -> HMR 2.0's focal guess
