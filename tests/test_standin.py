@@ -187,11 +187,10 @@ def test_assets_are_cached_deterministic_and_versioned(tmp_path, assets):
         assert pickle.load(f)["v_template"].shape == (6890, 3)
 
 
-def test_cache_dir_follows_environment(tmp_path, monkeypatch):
-    from fasthmr_ros.models.standin import standin_cache_dir
-
+def test_default_cache_dir_follows_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("FASTHMR_CACHE", str(tmp_path))
-    assert standin_cache_dir() == tmp_path / "standin"
+    assets = ensure_standin_assets()
+    assert assets.smpl.parent == tmp_path / "standin" and assets.smpl.is_file()
 
 
 def test_mean_params_layout(tmp_path):
