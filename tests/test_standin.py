@@ -8,6 +8,7 @@ from collections import Counter
 import numpy as np
 import pytest
 import scipy.sparse
+import smplx
 import torch
 
 from fasthmr_ros.models.body_model import JOINT_SET_HMR2, JOINT_SET_SMPL, BodyModel
@@ -117,6 +118,16 @@ def test_loads_through_smplx_with_both_joint_sets(assets, body):
     assert torch.dist(j[25], out44.smpl_joints[0, 8]) < 0.01
     assert torch.dist(j[36], out44.smpl_joints[0, 20]) < 0.01
     assert j[38, 1] > j[:, 1].max() - 0.05
+
+
+def test_smplx_loads_the_file_by_itself(assets, body):
+    """smplx's own loader (plain pickle, no help from BodyModel) accepts the file."""
+    direct = smplx.SMPL(model_path=str(assets.smpl))
+    go, bp = _rest()
+    ours = body(go, bp, torch.zeros(1, 10)).vertices
+    theirs = direct(betas=torch.zeros(1, 10)).vertices
+    torch.testing.assert_close(theirs, ours)
+    assert direct.parents.tolist() == SMPL_PARENTS
 
 
 def test_smplx_keypoint_vertices_sit_on_the_right_body_parts(body):
