@@ -26,6 +26,8 @@ import numpy as np
 import scipy.sparse
 from smplx.vertex_ids import vertex_ids as SMPLX_VERTEX_IDS
 
+from fasthmr_ros.assets.paths import standin_dir
+
 NUM_VERTICES = 6890
 NUM_FACES = 13776
 NUM_JOINTS = 24
@@ -570,13 +572,6 @@ class StandinAssets:
     mean_params: Path
 
 
-def standin_cache_dir() -> Path:
-    """`$FASTHMR_CACHE/standin` when FASTHMR_CACHE is set, else `~/.cache/fasthmr_ros/standin`."""
-    root = os.environ.get("FASTHMR_CACHE")
-    base = Path(root).expanduser() if root else Path.home() / ".cache" / "fasthmr_ros"
-    return base / "standin"
-
-
 def ensure_standin_assets(cache_dir: str | Path | None = None) -> StandinAssets:
     """Generate the STAND-IN SMPL/J19/mean-param files once (deterministic) and return their paths.
 
@@ -584,7 +579,7 @@ def ensure_standin_assets(cache_dir: str | Path | None = None) -> StandinAssets:
     with them is MEANINGLESS until the real SMPL_NEUTRAL.pkl, SMPL_to_J19.pkl and
     smpl_mean_params.npz are given. Files are regenerated when the version stamp differs.
     """
-    folder = Path(cache_dir) if cache_dir is not None else standin_cache_dir()
+    folder = Path(cache_dir) if cache_dir is not None else standin_dir()
     assets = StandinAssets(
         smpl=folder / "STANDIN_SMPL_NEUTRAL.pkl",
         j19=folder / "STANDIN_SMPL_to_J19.pkl",
