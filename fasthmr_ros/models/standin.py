@@ -24,9 +24,11 @@ from pathlib import Path
 
 import numpy as np
 import scipy.sparse
+import torch
 from smplx.vertex_ids import vertex_ids as SMPLX_VERTEX_IDS
 
 from fasthmr_ros.assets.paths import standin_dir
+from fasthmr_ros.models.rotation import rotmat_to_rot6d
 
 NUM_VERTICES = 6890
 NUM_FACES = 13776
@@ -539,11 +541,6 @@ def relaxed_pose() -> np.ndarray:
     return pose
 
 
-def rotmat_to_6d(rotmats: np.ndarray) -> np.ndarray:
-    """(...,3,3) -> (...,6): the first two columns, as HMR 2.0's 6D layout reads them back."""
-    return np.concatenate([rotmats[..., :, 0], rotmats[..., :, 1]], axis=-1)
-
-
 def write_standin_mean_params(path: str | Path) -> Path:
     """Write a STAND-IN `smpl_mean_params.npz` (keys pose (144,), shape (10,), cam (3,)).
 
@@ -555,7 +552,7 @@ def write_standin_mean_params(path: str | Path) -> Path:
     tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npz")
     np.savez(
         tmp,
-        pose=rotmat_to_6d(relaxed_pose()).reshape(-1),
+        pose=rotmat_to_rot6d(torch.as_tensor(relaxed_pose())).numpy().reshape(-1),
         shape=np.zeros(NUM_BETAS),
         cam=np.array([0.9, 0.0, 0.0]),
     )
