@@ -20,14 +20,18 @@ import cv2
 import numpy as np
 import torch
 
+from fasthmr_ros.assets.paths import standin_dir
 from fasthmr_ros.models.body_model import BodyModel
 from fasthmr_ros.models.standin import ensure_standin_assets, relaxed_pose
 from fasthmr_ros.viz.overlay import render_meshes
 
 CAMERA_HEIGHT = 1.3  # metres above the floor
-# Height of the SMPL model origin above the soles in the rest pose (about the same for the
-# stand-in and for SMPL's mean body): transl_y = CAMERA_HEIGHT - ORIGIN_HEIGHT puts feet on the floor.
-ORIGIN_HEIGHT = 1.17
+# smplx rotates the body about the rest pelvis joint (at y = PELVIS_REST_Y in the model frame), and
+# the pelvis stands PELVIS_HEIGHT above the soles (both about the same for the stand-in and SMPL's
+# mean body). So transl_y = CAMERA_HEIGHT - PELVIS_HEIGHT - PELVIS_REST_Y puts an upright body's feet
+# on the floor.
+PELVIS_REST_Y = -0.223
+PELVIS_HEIGHT = 0.95
 STRIDE_LENGTH = 1.4  # metres per full gait cycle (two steps)
 
 Person = tuple[
@@ -41,10 +45,14 @@ def sample_camera(width: int = 1280, height: int = 720) -> np.ndarray:
     return np.array([[f, 0.0, width / 2.0], [0.0, f, height / 2.0], [0.0, 0.0, 1.0]])
 
 
-@functools.lru_cache(maxsize=1)
 def standin_body_model() -> BodyModel:
-    """The stand-in body model (NOT SMPL), generated on first use into the cache."""
-    assets = ensure_standin_assets()
+    """The stand-in body model (NOT SMPL), generated on first use into the cache, loaded once per cache."""
+    return _load_standin(standin_dir())
+
+
+@functools.lru_cache(maxsize=2)
+def _load_standin(cache_dir: Path) -> BodyModel:
+    assets = ensure_standin_assets(cache_dir)
     return BodyModel(assets.smpl, assets.j19)
 
 
@@ -71,6 +79,29 @@ def _background(width: int, height: int, K: np.ndarray) -> np.ndarray:
     return image
 
 
+def _posed_vertices(persons: Sequence[Person], body_model: BodyModel | None) -> tuple[np.ndarray, BodyModel]:
+    """(P, V, 3) camera-frame vertices of the persons, and the body model used."""
+    model = body_model if body_model is not None else standin_body_model()
+    orient = torch.as_tensor(np.stack([p[0] for p in persons]), dtype=torch.float32)[:, None]  # (P,1,3,3)
+    pose = torch.as_tensor(np.stack([p[1] for p in persons]), dtype=torch.float32)  # (P,23,3,3)
+    betas = torch.as_tensor(np.stack([p[2] for p in persons]), dtype=torch.float32)  # (P,10)
+    with torch.no_grad():
+        verts = model(orient, pose, betas).vertices.numpy().astype(np.float64)
+    return verts + np.stack([np.asarray(p[3], dtype=np.float64) for p in persons])[:, None], model
+
+
+def person_boxes(
+    width: int, height: int, K: np.ndarray, persons: Sequence[Person], body_model: BodyModel | None = None
+) -> np.ndarray:
+    """(P, 4) ground-truth boxes x1,y1,x2,y2 of the projected bodies, clipped to the image."""
+    if not persons:
+        return np.zeros((0, 4))
+    verts, _ = _posed_vertices(persons, body_model)
+    uv = verts[..., :2] / verts[..., 2:3] * np.array([K[0, 0], K[1, 1]]) + np.array([K[0, 2], K[1, 2]])
+    boxes = np.concatenate([uv.min(axis=1), uv.max(axis=1)], axis=1)
+    return np.clip(boxes, 0, [width - 1, height - 1, width - 1, height - 1])
+
+
 def render_person_image(
     width: int, height: int, K: np.ndarray, persons: Sequence[Person], body_model: BodyModel | None = None
 ) -> np.ndarray:
@@ -78,14 +109,13 @@ def render_person_image(
     image = _background(width, height, np.asarray(K, dtype=np.float64))
     if not persons:
         return image
-    model = body_model if body_model is not None else standin_body_model()
-    orient = torch.as_tensor(np.stack([p[0] for p in persons]), dtype=torch.float32)[:, None]  # (P,1,3,3)
-    pose = torch.as_tensor(np.stack([p[1] for p in persons]), dtype=torch.float32)  # (P,23,3,3)
-    betas = torch.as_tensor(np.stack([p[2] for p in persons]), dtype=torch.float32)  # (P,10)
-    with torch.no_grad():
-        verts = model(orient, pose, betas).vertices.numpy().astype(np.float64)
-    meshes = [(verts[i] + np.asarray(p[3], dtype=np.float64), model.faces) for i, p in enumerate(persons)]
-    return render_meshes(image, meshes, K, alpha=1.0)
+    verts, model = _posed_vertices(persons, body_model)
+    meshes = [(v, model.faces) for v in verts]
+    # Neutral "clothing" tones, so estimates drawn over the image stand out from the input bodies.
+    tones = [(140, 140, 150), (110, 125, 145), (150, 135, 120), (125, 145, 125)]
+    return render_meshes(
+        image, meshes, K, colors=[tones[i % len(tones)] for i in range(len(meshes))], alpha=1.0
+    )
 
 
 def _rot_x(a: np.ndarray) -> np.ndarray:
@@ -161,6 +191,7 @@ def sample_motion(num_frames: int, num_persons: int, seed: int = 0, fps: float =
     transl = np.zeros((num_frames, num_persons, 3))
     betas = np.zeros((num_persons, 10))
     betas[:, :2] = rng.normal(0.0, 0.8, size=(num_persons, 2))
+    root_y = CAMERA_HEIGHT - PELVIS_HEIGHT - PELVIS_REST_Y
     base = np.diag([1.0, -1.0, -1.0])  # model y-up, facing +z -> camera y-down, facing the camera
     for p in range(num_persons):
         centre_x = rng.uniform(-0.6, 0.6)
@@ -184,7 +215,7 @@ def sample_motion(num_frames: int, num_persons: int, seed: int = 0, fps: float =
         phase = 2 * np.pi * distance / STRIDE_LENGTH + rng.uniform(0, 2 * np.pi)
         pose[:, p] = _gait_pose(phase)
         bob = 0.015 * np.cos(2 * phase)  # the body rises and falls twice per gait cycle
-        transl[:, p] = np.stack([x, np.full(num_frames, CAMERA_HEIGHT - ORIGIN_HEIGHT) + bob, z], axis=1)
+        transl[:, p] = np.stack([x, root_y + bob, z], axis=1)
     return SampleMotion(orient, pose, betas, transl, fps)
 
 

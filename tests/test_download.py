@@ -317,8 +317,13 @@ def test_member_checks_of_our_own() -> None:
     """Our checks alone (tarfile's data filter is a second layer where Python has it)."""
     for evil in EVIL:
         assert member_problem(evil) is not None, evil.name
-    fine = [_file("data/a.npz"), _file("./logs/x"), _link("data/b", "a.npz", tarfile.SYMTYPE),
-            _link("data/smpl/c", "../a.npz", tarfile.SYMTYPE), _link("data/d", "data/a.npz", tarfile.LNKTYPE)]
+    fine = [
+        _file("data/a.npz"),
+        _file("./logs/x"),
+        _link("data/b", "a.npz", tarfile.SYMTYPE),
+        _link("data/smpl/c", "../a.npz", tarfile.SYMTYPE),
+        _link("data/d", "data/a.npz", tarfile.LNKTYPE),
+    ]
     for ok in fine:
         assert member_problem(ok) is None, ok.name
 

@@ -66,8 +66,10 @@ def test_box_and_segmentation_warp_through_the_crop_affine() -> None:
     assert from_box[y1 + 2 : y2 - 2, x1 + 2 : x2 - 2].min() == 1.0
     assert from_box.sum() == pytest.approx((x2 - x1) * (y2 - y1), rel=0.03)
     assert np.abs(from_box - from_seg).mean() < 0.01
-    assert torch.equal(patch_labels(torch.from_numpy(from_box)[None], BB, 0.5),
-                       patch_labels(torch.from_numpy(from_seg)[None], BB, 0.5))
+    assert torch.equal(
+        patch_labels(torch.from_numpy(from_box)[None], BB, 0.5),
+        patch_labels(torch.from_numpy(from_seg)[None], BB, 0.5),
+    )
 
 
 def test_silhouette_of_a_projected_rectangle() -> None:
@@ -91,8 +93,11 @@ def test_person_patch_mask_sources_and_auto_order() -> None:
     seg = np.zeros((256, 256), np.float32)
     seg[64:192, 96:160] = 1
     K = np.array([[500.0, 0, 128], [0, 500.0, 128], [0, 0, 1]])
-    sil = Silhouette(np.array([[-0.1, -0.1, 2.0], [0.1, -0.1, 2.0], [0.1, 0.1, 2.0], [-0.1, 0.1, 2.0]]),
-                     np.array([[0, 1, 2], [0, 2, 3]]), K)
+    sil = Silhouette(
+        np.array([[-0.1, -0.1, 2.0], [0.1, -0.1, 2.0], [0.1, 0.1, 2.0], [-0.1, 0.1, 2.0]]),
+        np.array([[0, 1, 2], [0, 2, 3]]),
+        K,
+    )
     items = [
         CropMaskInput(identity, box, segmentation=seg, silhouette=sil),
         CropMaskInput(identity, box, silhouette=sil),

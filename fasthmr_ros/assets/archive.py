@@ -114,8 +114,14 @@ def _extract_to_staging(archive: Path, staging: Path, progress: bool) -> list[tu
         with (
             open(archive, "rb") as raw,
             tarfile.open(fileobj=raw, mode="r:gz") as tar,
-            tqdm(total=size, unit="B", unit_scale=True, unit_divisor=1024,
-                 desc=f"unpack {archive.name}", disable=not progress) as bar,
+            tqdm(
+                total=size,
+                unit="B",
+                unit_scale=True,
+                unit_divisor=1024,
+                desc=f"unpack {archive.name}",
+                disable=not progress,
+            ) as bar,
         ):
             for member in tar:
                 problem = member_problem(member)

@@ -143,13 +143,21 @@ def file_statuses() -> list[FileStatus]:
     base = fourdhumans_dir()
     entries = [
         ("HMR 2.0 checkpoint", base / HMR2_CHECKPOINT_REL, True, HMR2_HELP),
-        ("HMR 2.0 model_config.yaml", base / HMR2_CHECKPOINT_REL.parent.parent / "model_config.yaml",
-         True, HMR2_HELP),
+        (
+            "HMR 2.0 model_config.yaml",
+            base / HMR2_CHECKPOINT_REL.parent.parent / "model_config.yaml",
+            True,
+            HMR2_HELP,
+        ),
         ("SMPL mean parameters", base / MEAN_PARAMS_REL, True, HMR2_HELP),
         ("SMPL_to_J19 regressor", base / J19_REGRESSOR_REL, True, HMR2_HELP),
         ("SMPL model", base / SMPL_NEUTRAL_REL, True, ""),
-        ("CameraHMR checkpoint (optional)", checkpoints_dir() / CAMERAHMR_CHECKPOINT_NAME, False,
-         CAMERAHMR_HELP),
+        (
+            "CameraHMR checkpoint (optional)",
+            checkpoints_dir() / CAMERAHMR_CHECKPOINT_NAME,
+            False,
+            CAMERAHMR_HELP,
+        ),
     ]
     statuses = []
     for name, path, required, how in entries:

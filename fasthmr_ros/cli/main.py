@@ -16,6 +16,10 @@ from fasthmr_ros.errors import FastHMRError
 
 # name -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
+    "demo": (
+        "fasthmr_ros.cli.demo",
+        "the main job on generated input and the embedded default (no downloads)",
+    ),
     "predict": ("fasthmr_ros.cli.predict", "single image -> result.json + overlay.png"),
     "bag": ("fasthmr_ros.cli.bag", "rosbag2 in -> rosbag2 out with SMPL meshes, RViz markers, preview"),
     "download": (
@@ -23,8 +27,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "fetch the public HMR 2.0 data archive into the 4D-Humans cache",
     ),
     "train-decoder": ("fasthmr_ros.cli.train_decoder", "train the diffusion decoder: vae | denoiser stage"),
+    "merge": ("fasthmr_ros.cli.merge", "ECLM layer merging of a checkpoint on calibration data"),
+    "bench": ("fasthmr_ros.cli.bench", "latency, throughput and MACs of the merging variants"),
     "export": ("fasthmr_ros.cli.export", "model (merged layers, Mask-ToMe, SMPL head) -> ONNX"),
     "build-engine": ("fasthmr_ros.cli.build_engine", "ONNX -> cached TensorRT engine for this GPU"),
+    "node": ("fasthmr_ros.cli.node", "the live ROS 2 node: --transport dds (no ROS needed) or rclpy"),
 }
 
 

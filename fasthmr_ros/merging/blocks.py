@@ -20,8 +20,9 @@ from fasthmr_ros.merging.schedule import TokenSchedule
 from fasthmr_ros.merging.tome import TokenState, merge_step, proportional_attention_bias
 
 
-def attention_with_keys(attn: nn.Module, x: torch.Tensor, size: torch.Tensor
-                        ) -> tuple[torch.Tensor, torch.Tensor]:
+def attention_with_keys(
+    attn: nn.Module, x: torch.Tensor, size: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
     """The block's multi-head self-attention plus log(size) on the logits (proportional attention).
 
     x: (B, N, C), size: (B, N) -> (attention output (B, N, C), keys averaged over heads (B, N, C/h)).

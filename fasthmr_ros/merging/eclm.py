@@ -190,8 +190,9 @@ def greedy_window_search(
     while low >= 0:
         plan = sorted([*committed, (low, high)])
         error = evaluate(plan)
-        trial = WindowTrial((low, high), plan, len(layer_groups(plan, depth)), error, error - base,
-                            error - base < tau_mm)
+        trial = WindowTrial(
+            (low, high), plan, len(layer_groups(plan, depth)), error, error - base, error - base < tau_mm
+        )
         result.trials.append(trial)
         if on_trial is not None:
             on_trial(trial)

@@ -107,8 +107,13 @@ def silhouette_to_crop(
     K = np.asarray(K, dtype=np.float64)
     z = v[:, 2]
     in_front = z > 1e-6
-    uv = np.stack([K[0, 0] * v[:, 0] / np.where(in_front, z, 1) + K[0, 2],
-                   K[1, 1] * v[:, 1] / np.where(in_front, z, 1) + K[1, 2]], axis=1)
+    uv = np.stack(
+        [
+            K[0, 0] * v[:, 0] / np.where(in_front, z, 1) + K[0, 2],
+            K[1, 1] * v[:, 1] / np.where(in_front, z, 1) + K[1, 2],
+        ],
+        axis=1,
+    )
     crop_uv = _to_crop_points(uv, image_to_crop)
     tris = np.asarray(faces, dtype=np.int64)
     tris = tris[in_front[tris].all(axis=1)]

@@ -102,8 +102,9 @@ class Pipeline:
         self.detector = detector
         self.keypoint_detector = keypoint_detector
         self.merging = merging
-        schedule = estimator.model.set_token_merging(merging) if merging is not None else None
-        self._mask_tokens = schedule is not None and schedule.active and merging.mask_source != "none"
+        # The pipeline's setting is authoritative: None switches merging off on a shared model.
+        schedule = estimator.model.set_token_merging(merging)
+        self._mask_tokens = merging is not None and schedule.active and merging.mask_source != "none"
         self._needs_silhouette = self._mask_tokens and merging.mask_source in ("auto", "silhouette")
         # Vertices are computed by SMPL anyway; keep them when silhouettes need them.
         estimator.return_vertices = cfg.output_vertices or self._needs_silhouette
@@ -366,7 +367,10 @@ def build_pipeline(
     keypoints = None
     if cfg.keypoint_model:
         keypoints = YoloOnnxDetector(
-            cfg.keypoint_model, task="pose", score_threshold=cfg.score_threshold, nms_iou=cfg.nms_iou,
+            cfg.keypoint_model,
+            task="pose",
+            score_threshold=cfg.score_threshold,
+            nms_iou=cfg.nms_iou,
             input_size=cfg.detector_input_size,
         )
     pose_decoder: PoseDecoder = RegressionDecoder()

@@ -165,8 +165,11 @@ class YoloOnnxDetector:
         masks = []
         for logit, det in zip(logits, dets, strict=True):
             full = cv2.warpAffine(
-                logit.astype(np.float32), affine, (w, h),
-                flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE,
+                logit.astype(np.float32),
+                affine,
+                (w, h),
+                flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                borderMode=cv2.BORDER_REPLICATE,
             )
             mask = full > self.mask_logit_threshold
             bx1, by1, bx2, by2 = np.round(det.bbox).astype(int)

@@ -67,6 +67,8 @@ SKIP_REASONS = {
     "pipeline": "pipeline failed on the frame",
 }
 
+MAX_EXAMPLES = 3  # distinct skip details kept per reason for the summary
+
 _INFINITE = QosTime(sec=9223372036, nsec=854775807)  # what rosbag2 records for "no limit"
 
 
@@ -114,7 +116,7 @@ class BagSummary:
     frames_in: int = 0
     frames_out: int = 0
     skipped: Counter[str] = field(default_factory=Counter)
-    skip_examples: dict[str, str] = field(default_factory=dict)  # first detailed message per reason
+    skip_examples: dict[str, list[str]] = field(default_factory=dict)  # first distinct details per reason
     persons: int = 0
     max_persons: int = 0
     unreadable: Counter[str] = field(default_factory=Counter)  # corrupt non-image records per topic
@@ -127,14 +129,17 @@ class BagSummary:
 
     def skip(self, key: str, detail: str) -> None:
         self.skipped[key] += 1
-        self.skip_examples.setdefault(key, detail)
+        examples = self.skip_examples.setdefault(key, [])
+        if detail not in examples and len(examples) < MAX_EXAMPLES:
+            examples.append(detail)
 
     def lines(self) -> list[str]:
         out = [
             f"frames in: {self.frames_in}, out: {self.frames_out}, skipped: {sum(self.skipped.values())}",
         ]
         for key, count in sorted(self.skipped.items()):
-            out.append(f"  skipped {count} x {key} ({SKIP_REASONS[key]}), e.g.: {self.skip_examples[key]}")
+            examples = " | ".join(self.skip_examples[key])
+            out.append(f"  skipped {count} x {key} ({SKIP_REASONS[key]}), e.g.: {examples}")
         out.append(f"persons: {self.persons} in total, at most {self.max_persons} in one frame")
         for topic, count in sorted(self.unreadable.items()):
             out.append(f"unreadable records on {topic}: {count} (copied through unchanged)")
@@ -163,6 +168,17 @@ class StampIndex:
             return None
         best = min(candidates, key=lambda j: abs(self.stamps[j] - stamp_ns))
         return self.items[best].msg if abs(self.stamps[best] - stamp_ns) <= slop_ns else None
+
+    def add(self, item: Stamped, keep: int) -> None:
+        """Insert in stamp order and keep only the newest `keep` (live pairing: a rolling window)."""
+        i = bisect.bisect_right(self.stamps, item.stamp_ns)
+        self.items.insert(i, item)
+        self.stamps.insert(i, item.stamp_ns)
+        del self.items[:-keep], self.stamps[:-keep]
+
+    @property
+    def newest_ns(self) -> int | None:
+        return self.stamps[-1] if self.stamps else None
 
 
 def _topics_of_types(reader: Reader, msgtypes: tuple[str, ...]) -> list[str]:
@@ -208,11 +224,18 @@ def choose_topics(reader: Reader, cfg: BagConfig) -> tuple[str, str | None, str 
             "pass --camera-info-topic, or --default-intrinsics to use HMR 2.0's focal guess"
         )
 
-    detections = cfg.detections_topic or None
-    if detections is not None and present.get(detections) != DETECTION_2D_ARRAY:
-        raise BagError(
-            f"detections topic {detections} is not a vision_msgs/Detection2DArray topic of the bag"
-        )
+    det_topics = _topics_of_types(reader, (DETECTION_2D_ARRAY,))
+    if cfg.detections_topic == "none":
+        detections = None
+    elif cfg.detections_topic:
+        if present.get(cfg.detections_topic) != DETECTION_2D_ARRAY:
+            raise BagError(
+                f"detections topic {cfg.detections_topic} is not a vision_msgs/Detection2DArray "
+                f"topic of the bag; Detection2DArray topics there: {det_topics or 'none'}"
+            )
+        detections = cfg.detections_topic
+    else:
+        detections = det_topics[0] if len(det_topics) == 1 else None
     return image, info, detections
 
 
