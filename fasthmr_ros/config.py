@@ -334,6 +334,7 @@ class BagConfig:
     messages: MessagesConfig = field(default_factory=MessagesConfig)
 
 
+@dataclass
 class GenHMRTokenizerConfig:
     """VQ-VAE over the 21 SMPL body-joint rotations (6D). Defaults: GenHMR's 96 tokens, 2048 x 256."""
 
