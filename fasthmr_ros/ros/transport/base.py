@@ -54,6 +54,11 @@ class Publisher(ABC):
     def publish(self, msg: Any) -> None:
         """Serialise a rosbags message object of `msgtype` and send it."""
 
+    @abstractmethod
+    def publish_cdr(self, cdr: bytes) -> None:
+        """Send an already serialised message (CDR with its 4-byte header), e.g. the MarkerArray
+        from `markers.frame_markers_cdr`; rclpy publishers accept such bytes as they are."""
+
 
 @dataclass
 class OutputPublishers:

@@ -55,7 +55,6 @@ class DdsPublisher(Publisher):
         self.publish_cdr(self._transport.typestore.serialize_cdr(msg, self.msgtype))
 
     def publish_cdr(self, cdr: bytes) -> None:
-        """Send already-serialised CDR (4-byte encapsulation header included)."""
         self._writer.write(outgoing(self._struct, bytes(cdr)))
 
 
