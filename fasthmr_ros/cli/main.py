@@ -31,6 +31,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "bench": ("fasthmr_ros.cli.bench", "latency, throughput and MACs of the merging variants"),
     "export": ("fasthmr_ros.cli.export", "model (merged layers, Mask-ToMe, SMPL head) -> ONNX"),
     "build-engine": ("fasthmr_ros.cli.build_engine", "ONNX -> cached TensorRT engine for this GPU"),
+    "node": ("fasthmr_ros.cli.node", "the live ROS 2 node: --transport dds (no ROS needed) or rclpy"),
 }
 
 
