@@ -25,7 +25,7 @@ from fasthmr_ros.ros.convert import (
     time_to_ns,
 )
 from fasthmr_ros.ros.joint_names import JOINT_NAMES, PELVIS_INDEX
-from fasthmr_ros.ros.markers import LINE_LIST, TRIANGLE_LIST, MarkerStyle, frame_markers_cdr
+from fasthmr_ros.ros.markers import LINE_LIST, TRIANGLE_LIST, MarkerStyle, frame_markers
 from fasthmr_ros.samples_bag import detections_message
 from fasthmr_ros.viz.skeletons import edges_for
 
@@ -181,7 +181,7 @@ def test_markers_skeleton_mesh_colours_and_lifetimes(store: str) -> None:
     people = frame(first, second)
     people.frame_id = "odd_len"  # string lengths that leave the next fields unaligned
     style = MarkerStyle(lifetime_s=1.25)
-    raw = frame_markers_cdr(people, faces, True, style, store)
+    raw = frame_markers(people, faces, True, style, store)
     msg = typestore.deserialize_cdr(raw, ours.MARKER_ARRAY)
     assert bytes(typestore.serialize_cdr(msg, ours.MARKER_ARRAY)) == raw  # byte-identical to rosbags' own
     skeletons, meshes = markers_of(msg, LINE_LIST), markers_of(msg, TRIANGLE_LIST)
@@ -199,14 +199,12 @@ def test_markers_skeleton_mesh_colours_and_lifetimes(store: str) -> None:
     colours = {m.id: (m.color.r, m.color.g, m.color.b) for m in msg.markers}
     assert len(set(colours.values())) == 2  # one colour per track, mesh and skeleton alike
     alone = typestore.deserialize_cdr(
-        frame_markers_cdr(frame(person(track_id=2)), store=store), ours.MARKER_ARRAY
+        frame_markers(frame(person(track_id=2)), store=store), ours.MARKER_ARRAY
     )
     assert (alone.markers[0].color.r, alone.markers[0].color.g, alone.markers[0].color.b) == colours[2]
-    no_mesh = typestore.deserialize_cdr(
-        frame_markers_cdr(people, faces, False, style, store), ours.MARKER_ARRAY
-    )
+    no_mesh = typestore.deserialize_cdr(frame_markers(people, faces, False, style, store), ours.MARKER_ARRAY)
     assert {m.type for m in no_mesh.markers} == {LINE_LIST}
-    assert typestore.deserialize_cdr(frame_markers_cdr(frame(), store=store), ours.MARKER_ARRAY).markers == []
+    assert typestore.deserialize_cdr(frame_markers(frame(), store=store), ours.MARKER_ARRAY).markers == []
 
 
 def test_time_conversion_round_trips() -> None:

@@ -39,7 +39,7 @@ from fasthmr_ros.pipeline.detection import Detection
 from fasthmr_ros.pipeline.images import decode_image_message
 from fasthmr_ros.pipeline.result import CameraIntrinsics, FrameResult
 from fasthmr_ros.ros import convert
-from fasthmr_ros.ros.markers import MarkerStyle, frame_markers_cdr
+from fasthmr_ros.ros.markers import MarkerStyle, frame_markers
 from fasthmr_ros.ros.typestore import (
     CAMERA_INFO,
     COMPRESSED_IMAGE,
@@ -403,7 +403,7 @@ class BagProcessor:
         messages = self.cfg.messages
         humans = convert.frame_to_msg(frame, messages.publish_vertices, self.store)
         yield "humans", self.typestore.serialize_cdr(humans, HUMAN_MESH_ARRAY)
-        yield "markers", frame_markers_cdr(frame, self.faces, messages.mesh_markers, self.style, self.store)
+        yield "markers", frame_markers(frame, self.faces, messages.mesh_markers, self.style, self.store)
         if self.on_frame:
             self.on_frame(rgb, frame, None)
 

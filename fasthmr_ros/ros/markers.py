@@ -120,9 +120,10 @@ def _person_specs(
     return specs
 
 
-def frame_markers_cdr(frame: FrameResult, faces: np.ndarray | None = None, with_mesh: bool = True,
+def frame_markers(frame: FrameResult, faces: np.ndarray | None = None, with_mesh: bool = True,
                       style: MarkerStyle | None = None, store: str = DEFAULT_STORE) -> bytes:  # fmt: skip
-    """Serialised visualization_msgs/MarkerArray for every person of a frame (empty when nobody)."""
+    """visualization_msgs/MarkerArray for every person of a frame as CDR bytes (empty array when
+    nobody is there); publishers and bag writers take the bytes as they are."""
     _check_layout(store)
     style = style or MarkerStyle()
     specs = [spec for p in frame.persons for spec in _person_specs(p, faces, with_mesh, style)]
