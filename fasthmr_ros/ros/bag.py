@@ -49,6 +49,7 @@ from fasthmr_ros.ros.typestore import (
     MARKER_ARRAY,
     MESH,
     get_typestore,
+    get_typestore_from,
 )
 
 log = logging.getLogger(__name__)
@@ -120,6 +121,7 @@ class BagSummary:
     persons: int = 0
     max_persons: int = 0
     unreadable: Counter[str] = field(default_factory=Counter)  # corrupt non-image records per topic
+    not_copied: dict[str, str] = field(default_factory=dict)  # input topic -> why it was not copied
     records_copied: int = 0
     seconds: float = 0.0
 
@@ -143,6 +145,8 @@ class BagSummary:
         out.append(f"persons: {self.persons} in total, at most {self.max_persons} in one frame")
         for topic, count in sorted(self.unreadable.items()):
             out.append(f"unreadable records on {topic}: {count} (copied through unchanged)")
+        for topic, why in sorted(self.not_copied.items()):
+            out.append(f"input topic {topic} not copied: {why}")
         out.append(f"records copied through: {self.records_copied}")
         out.append(f"time: {self.seconds:.1f} s, {self.fps:.2f} frames/s")
         return out
@@ -335,21 +339,47 @@ class BagProcessor:
             ),
         }
 
+    def _definition(self, conn: Connection) -> tuple[str, str] | None:
+        """(msgdef, RIHS01 hash) to declare a copied topic with, or None when neither the bag nor
+        our store knows the type. Bags from Humble carry definitions without hashes."""
+        msgdef, digest = conn.msgdef.data, conn.digest
+        if msgdef and not digest:
+            try:
+                scratch = get_typestore_from(msgdef, conn.msgtype)
+                digest = scratch.hash_rihs01(conn.msgtype)
+            except Exception:  # an unparsable definition: fall back on our store below
+                msgdef = ""
+        if msgdef and digest:
+            return msgdef, digest
+        if conn.msgtype in self.typestore.fielddefs:
+            return self.typestore.generate_msgdef(conn.msgtype, ros_version=2)[0], self.typestore.hash_rihs01(
+                conn.msgtype
+            )
+        return None
+
     def _passthrough_connections(self, reader: Reader, writer: Writer) -> dict[int, Connection]:
-        """Input connection id -> output connection with the same topic, type, definition and QoS."""
+        """Input connection id -> output connection with the same topic, type, definition and QoS.
+
+        Topics that cannot be declared (unknown type, no definition) or that this run writes
+        itself are not copied; the summary names them."""
+        ours = set(vars(self.cfg.outputs).values())
         out: dict[int, Connection] = {}
         made: dict[tuple[str, str], Connection] = {}
         for conn in reader.connections:
             key = (conn.topic, conn.msgtype)
+            if conn.topic in ours:
+                self.summary.not_copied[conn.topic] = "replaced by this run's output"
+                continue
             if key not in made:
-                msgdef, digest = conn.msgdef.data, conn.digest
-                known = conn.msgtype in self.typestore.fielddefs
+                definition = self._definition(conn)
+                if definition is None:
+                    self.summary.not_copied[conn.topic] = f"no message definition for {conn.msgtype}"
+                    continue
                 made[key] = writer.add_connection(
                     conn.topic,
                     conn.msgtype,
-                    typestore=None if (msgdef and digest) or not known else self.typestore,
-                    msgdef=msgdef if msgdef and digest else None,
-                    rihs01=digest if msgdef and digest else None,
+                    msgdef=definition[0],
+                    rihs01=definition[1],
                     serialization_format=conn.ext.serialization_format,
                     offered_qos_profiles=conn.ext.offered_qos_profiles,
                 )
@@ -376,8 +406,9 @@ class BagProcessor:
         bar = tqdm(total=n_images, unit="frame", desc="fasthmr bag", disable=not self.progress)
         with bar:
             for conn, timestamp, raw in reader.messages():
-                writer.write(passthrough[conn.id], timestamp, raw)
-                self.summary.records_copied += 1
+                if conn.id in passthrough:
+                    writer.write(passthrough[conn.id], timestamp, raw)
+                    self.summary.records_copied += 1
                 if conn.topic != image_topic:
                     continue
                 for key, msg in self._frame_outputs(conn, raw, infos, detections):
