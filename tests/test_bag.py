@@ -14,6 +14,7 @@ from rosbags.interfaces import QosDurability
 from rosbags.rosbag2 import Reader, Writer
 from rosbags.typesys import Stores, get_types_from_msg, get_typestore
 
+from fasthmr_ros.cli.bag import run_sample
 from fasthmr_ros.cli.main import main
 from fasthmr_ros.config import BagConfig, PipelineConfig
 from fasthmr_ros.models.default import resolve_body_model, resolve_model
@@ -361,3 +362,12 @@ def test_topics_without_any_definition(pipeline: Pipeline, tmp_path: Path) -> No
     outputs = read_all(tmp_path / "out")
     assert outputs[TOPICS.image] == read_all(src)[TOPICS.image]
     assert "/status" not in outputs
+
+
+def test_sample_demo_runs_end_to_end_and_again(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_sample(tmp_path, num_frames=3) == 0
+    assert run_sample(tmp_path, num_frames=3) == 0  # reuses the sample, replaces its own output
+    printed = capsys.readouterr().out
+    assert printed.count("frames in: 3, out: 3, skipped: 0") == 2 and "EMBEDDED DEFAULT" in printed
+    assert len(read_all(tmp_path / "humans_bag")["/fasthmr/humans"]) == 3
+    assert cv2.VideoCapture(str(tmp_path / "preview.mp4")).get(cv2.CAP_PROP_FRAME_COUNT) == 3
