@@ -159,7 +159,7 @@ class Stamped:
 
 
 class StampIndex:
-    """Messages sorted by header stamp, for nearest-within-slop lookups."""
+    """Payloads (messages, or their CDR) sorted by header stamp, for nearest-within-slop lookups."""
 
     def __init__(self, items: list[Stamped]) -> None:
         self.items = sorted(items, key=lambda s: s.stamp_ns)
@@ -312,7 +312,9 @@ class BagProcessor:
         return self.summary
 
     def _index(self, reader: Reader, topic: str | None) -> StampIndex | None:
-        """Deserialise every message of a side topic (CameraInfo, detections) by header stamp."""
+        """Every message of a side topic (CameraInfo, detections) by header stamp, kept as CDR
+        (a few hundred bytes each, so an hour at 30 Hz stays in the tens of MB) and deserialised
+        again when an image pairs with it."""
         if topic is None:
             return None
         items = []
@@ -322,7 +324,7 @@ class BagProcessor:
             except Exception:  # a corrupt record: counted, never fatal
                 self.summary.unreadable[topic] += 1
                 continue
-            items.append(Stamped(convert.time_to_ns(msg.header.stamp), msg))
+            items.append(Stamped(convert.time_to_ns(msg.header.stamp), bytes(raw)))
         return StampIndex(items)
 
     def _output_connections(self, writer: Writer) -> dict[str, Connection]:
@@ -456,11 +458,13 @@ class BagProcessor:
         camera = self._camera(infos, stamp, slop, width, height, rgb)
         dets = None
         if detections is not None:
-            det_msg = detections.nearest(stamp, slop)
-            if det_msg is None:
+            det_raw = detections.nearest(stamp, slop)
+            if det_raw is None:
                 raise _SkipFrameError("no_detections", f"image stamp {stamp} ns", rgb)
             try:
-                dets = convert.detections_from_msg(det_msg)
+                dets = convert.detections_from_msg(
+                    self.typestore.deserialize_cdr(det_raw, DETECTION_2D_ARRAY)
+                )
             except InputError as exc:
                 raise _SkipFrameError("detections", str(exc), rgb) from exc
         try:
@@ -475,13 +479,15 @@ class BagProcessor:
     ) -> CameraIntrinsics:
         if infos is None:
             return default_intrinsics(width, height)
-        info = infos.nearest(stamp, slop)
-        if info is None:
+        info_raw = infos.nearest(stamp, slop)
+        if info_raw is None:
             if self.cfg.use_default_intrinsics:
                 return default_intrinsics(width, height)
             raise _SkipFrameError("no_camera_info", f"image stamp {stamp} ns", rgb)
         try:
-            return convert.camera_from_info(info, width, height)
+            return convert.camera_from_info(
+                self.typestore.deserialize_cdr(info_raw, CAMERA_INFO), width, height
+            )
         except InputError as exc:
             if self.cfg.use_default_intrinsics:
                 return default_intrinsics(width, height)
