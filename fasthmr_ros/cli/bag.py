@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import logging
+import shutil
 from pathlib import Path
 
 from fasthmr_ros.config import BagConfig, PipelineConfig, load_yaml_section
@@ -13,8 +13,7 @@ from fasthmr_ros.pipeline.estimator import MeshEstimator
 from fasthmr_ros.pipeline.yolo import YoloOnnxDetector
 from fasthmr_ros.ros.bag import STORAGES, BagProcessor, BagSummary
 from fasthmr_ros.ros.preview import PreviewVideo
-
-log = logging.getLogger(__name__)
+from fasthmr_ros.samples_bag import write_sample_bag
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -91,6 +90,26 @@ def print_summary(summary: BagSummary, output: Path, preview: PreviewVideo | Non
     print(f"output bag: {output}")
     if preview is not None:
         print(f"preview video: {preview.path} ({preview.frames} frames)")
+
+
+def run_sample(out_dir: str | Path, checkpoint: str | None = None, smpl: str | None = None,
+               device: str = "cpu", num_frames: int = 30) -> int:  # fmt: skip
+    """The embedded-default bag demo: `out_dir/sample_bag` (generated once, then reused) ->
+    `out_dir/humans_bag` + `out_dir/preview.mp4`. A previous `humans_bag` written here is
+    replaced, so the demo can be run again."""
+    out_dir = Path(out_dir)
+    sample = out_dir / "sample_bag"
+    if not (sample / "metadata.yaml").is_file():
+        write_sample_bag(sample, num_frames=num_frames)
+    output = out_dir / "humans_bag"
+    if (output / "metadata.yaml").is_file():
+        shutil.rmtree(output)
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    argv = [str(sample), str(output), "--preview", str(out_dir / "preview.mp4"), "--device", device]
+    argv += ["--checkpoint", checkpoint] if checkpoint else []
+    argv += ["--smpl", smpl] if smpl else []
+    return run(parser.parse_args(argv))
 
 
 def run(args: argparse.Namespace) -> int:
