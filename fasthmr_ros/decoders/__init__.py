@@ -1,1 +1,78 @@
-"""decoders"""
+"""Pose decoders: `build_decoder` turns the `decoder:` setting into a `PoseDecoder`.
+
+Decoders other than `regression` are imported only when chosen, so a missing optional one (or its
+checkpoint) fails with a clear message instead of breaking the whole package.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+import torch
+
+from fasthmr_ros.config import DECODERS, DecoderConfig
+from fasthmr_ros.decoders.base import PoseDecoder, RegressionDecoder
+from fasthmr_ros.errors import FastHMRError, MissingFileError
+from fasthmr_ros.models.body_model import BodyModel
+
+
+def build_decoder(
+    cfg: DecoderConfig,
+    body_model: BodyModel | None = None,
+    device: str | torch.device = "cpu",
+    genhmr_cfg: Any = None,
+) -> PoseDecoder:
+    """The decoder `cfg.decoder` names, loaded from its model path.
+
+    `body_model` is required by `diffusion` (IK on the person's skeleton) and by GenHMR's 2D
+    refinement; `genhmr_cfg` (a `GenHMRConfig`) carries GenHMR's sampling/refinement settings.
+    """
+    if cfg.decoder == "regression":
+        return RegressionDecoder()
+    if cfg.decoder == "diffusion":
+        if not cfg.diffusion_model:
+            raise MissingFileError(
+                "decoder 'diffusion' needs a model: set diffusion_model (--diffusion-model) to a "
+                "checkpoint written by `fasthmr train-decoder denoiser`"
+            )
+        if body_model is None:
+            raise FastHMRError(
+                "decoder 'diffusion' needs the SMPL body model (IK uses the person's skeleton)"
+            )
+        from fasthmr_ros.decoders.diffusion.decoder import DiffusionDecoder
+
+        return DiffusionDecoder.from_checkpoint(cfg.diffusion_model, body_model, cfg, device)
+    if cfg.decoder == "genhmr":
+        if not cfg.genhmr_model:
+            raise MissingFileError("decoder 'genhmr' needs a model: set genhmr_model (--genhmr-model)")
+        try:
+            from fasthmr_ros.decoders.genhmr.decoder import GenHMRDecoder
+        except ImportError as exc:
+            raise FastHMRError(f"decoder 'genhmr' is not available in this installation ({exc})") from exc
+        return GenHMRDecoder.from_checkpoint(cfg.genhmr_model, genhmr_cfg, body_model, device)
+    raise FastHMRError(f"unknown decoder {cfg.decoder!r}; choose one of {', '.join(DECODERS)}")
+
+
+def add_decoder_arguments(parser: argparse.ArgumentParser) -> None:
+    """The decoder flags every command that runs the pipeline shares."""
+    group = parser.add_argument_group("pose decoder")
+    group.add_argument("--decoder", choices=DECODERS, default=None, help="pose decoder (default: regression)")
+    group.add_argument("--diffusion-model", default=None, help="diffusion decoder checkpoint")
+    group.add_argument("--genhmr-model", default=None, help="GenHMR checkpoint")
+    group.add_argument(
+        "--lookahead", type=int, default=None, help="diffusion: frames of delay for smoothness"
+    )
+    group.add_argument(
+        "--sample-steps", type=int, default=None, help="diffusion: denoising steps (default 1)"
+    )
+
+
+def decoder_config_from_args(args: argparse.Namespace, base: DecoderConfig | None = None) -> DecoderConfig:
+    """Command-line flags override the (YAML-loaded) configuration; unset flags leave it alone."""
+    cfg = base or DecoderConfig()
+    for flag in ("decoder", "diffusion_model", "genhmr_model", "lookahead", "sample_steps"):
+        value = getattr(args, flag, None)
+        if value is not None:
+            setattr(cfg, flag, value)
+    return cfg

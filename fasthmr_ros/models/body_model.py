@@ -25,7 +25,33 @@ from torch import nn
 from fasthmr_ros.errors import MissingFileError
 
 # smplx's 45 joints -> OpenPose BODY_25 order (REFERENCE.md §1.3).
-SMPL_TO_OPENPOSE = [24, 12, 17, 19, 21, 16, 18, 20, 0, 2, 5, 8, 1, 4, 7, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34]
+SMPL_TO_OPENPOSE = [
+    24,
+    12,
+    17,
+    19,
+    21,
+    16,
+    18,
+    20,
+    0,
+    2,
+    5,
+    8,
+    1,
+    4,
+    7,
+    25,
+    26,
+    27,
+    28,
+    29,
+    30,
+    31,
+    32,
+    33,
+    34,
+]
 JOINT_SET_HMR2 = "hmr2_44"
 JOINT_SET_SMPL = "smpl_45"
 NUM_VERTICES = 6890
@@ -140,7 +166,9 @@ class BodyModel(nn.Module):
         """(24,) parent index of each SMPL joint (-1 for the root)."""
         return self.smpl.parents
 
-    def forward(self, global_orient: torch.Tensor, body_pose: torch.Tensor, betas: torch.Tensor) -> BodyOutput:
+    def forward(
+        self, global_orient: torch.Tensor, body_pose: torch.Tensor, betas: torch.Tensor
+    ) -> BodyOutput:
         """global_orient (B,1,3,3), body_pose (B,23,3,3), betas (B,num_betas) -> BodyOutput."""
         out = self.smpl(
             global_orient=global_orient.float(),
