@@ -409,18 +409,19 @@ def noisy_regression_sequence(
     betas = np.tile(clip.betas[:NUM_BETAS], (count, 1))
     pred_betas = betas + rng.normal(scale=0.1, size=betas.shape)
     pred_cam = np.tile([0.9, 0.0, 0.2], (count, 1)) + rng.normal(scale=0.01, size=(count, 3))
+    f32 = np.float32
     return FeatureSequence(
-        head_token=(pose6d @ embedding).astype(np.float32),
-        global_orient=clip.global_orient,
-        body_pose=clip.body_pose,
-        betas=betas,
-        pred_global_orient=pred_root,
-        pred_body_pose=pred_body,
-        pred_betas=pred_betas,
-        pred_cam=pred_cam,
+        head_token=(pose6d @ embedding).astype(f32),
+        global_orient=clip.global_orient.astype(f32),
+        body_pose=clip.body_pose.astype(f32),
+        betas=betas.astype(f32),
+        pred_global_orient=pred_root.astype(f32),
+        pred_body_pose=pred_body.astype(f32),
+        pred_betas=pred_betas.astype(f32),
+        pred_cam=pred_cam.astype(f32),
         fps=clip.fps,
         name=clip.name,
-    )
+    )  # float32 like a sequence read from disk
 
 
 def synthetic_clips(count: int, frames: int, fps: float = 30.0, seed: int = 0) -> list[MotionClip]:

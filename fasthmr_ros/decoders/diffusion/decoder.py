@@ -77,7 +77,10 @@ class DiffusionDecoder:
         self.lookahead = lookahead
         self.sample_steps = sample_steps
         self.min_history = max(min_history, lookahead + 1)
-        self.seed = seed
+        generator = torch.Generator().manual_seed(seed)
+        self.noise = torch.randn(1, self.cfg.latent_tokens, self.cfg.latent_dim, generator=generator).to(
+            self.device
+        )
 
     @property
     def history_frames(self) -> int:
@@ -126,15 +129,14 @@ class DiffusionDecoder:
         return DecoderOutput(global_orient, body_pose, used)
 
     def _tokens(self, history: list[TrackFrame], current: torch.Tensor) -> np.ndarray:
-        tokens = np.stack([f.head_token for f in history] + [current.detach().cpu().numpy()]).astype(
-            np.float32
-        )
-        if tokens.shape[1] != self.cfg.feature_dim:
+        tokens = [f.head_token for f in history] + [current.detach().cpu().numpy()]
+        widths = {np.shape(t)[-1] for t in tokens}
+        if widths != {self.cfg.feature_dim}:
             raise InputError(
                 f"the diffusion decoder was trained on {self.cfg.feature_dim}-d head tokens, got "
-                f"{tokens.shape[1]}-d: use the checkpoint trained for this base model"
+                f"{sorted(widths - {self.cfg.feature_dim})}-d: use the checkpoint trained for this base model"
             )
-        return tokens
+        return np.stack(tokens).astype(np.float32)
 
     @torch.no_grad()
     def decode_windows(
@@ -152,7 +154,6 @@ class DiffusionDecoder:
         self, features: torch.Tensor, positions: torch.Tensor, rest: torch.Tensor
     ) -> torch.Tensor:
         """As `decode_windows` with the rest skeleton (B, 29, 3) given (costing, tests)."""
-        generator = torch.Generator(device=self.device).manual_seed(self.seed)
-        motion = self.model.infer(features, self.sample_steps, generator)  # (B, W, 133)
+        motion = self.model.infer(features, self.sample_steps, self.noise)  # (B, W, 133)
         points, twist = split_representation(sample_frame(motion, positions.to(motion.dtype)))
         return inverse_kinematics(points, twist, rest.to(points.dtype))
