@@ -112,7 +112,7 @@ def trained(tmp_path_factory, body_model):
     settings = TrainSettings(steps=12, batch_size=8, save_every=5)
     train_vae(cfg, synthetic_clips(4, 40, seed=0), body_model, folder / "vae.pt", settings)
     sequences = synthetic_sequences(4, 40, feature_dim=cfg.feature_dim, seed=1)
-    train_denoiser(folder / "vae.pt", sequences, body_model, folder / "decoder.pt", settings)
+    train_denoiser(folder / "vae.pt", sequences, folder / "decoder.pt", settings)
     return folder, sequences
 
 
@@ -121,9 +121,11 @@ def test_training_writes_checkpoints_and_resumes(trained, body_model):
     vae, payload = load_vae(folder / "vae.pt")
     assert payload["step"] == 12 and payload["config"].preset == "tiny"
     assert vae.latent_scale.item() != 1.0 and torch.all(vae.rep_std >= 1e-2)
+    # The representation's skeleton (the body model's mean shape) ships with the model.
+    assert torch.allclose(vae.skeleton, ts.rest_skeleton(body_model, torch.zeros(1, 10))[0])
     before, _ = load_diffusion_model(folder / "decoder.pt")
     settings = TrainSettings(steps=15, batch_size=8, save_every=100)
-    train_denoiser(folder / "vae.pt", sequences, body_model, folder / "decoder.pt", settings, resume=True)
+    train_denoiser(folder / "vae.pt", sequences, folder / "decoder.pt", settings, resume=True)
     after, payload = load_diffusion_model(folder / "decoder.pt")
     assert payload["step"] == 15
     moved = [
@@ -162,11 +164,9 @@ def _track_frame(seq, t):
     )
 
 
-def test_streaming_falls_back_then_decodes_valid_rotations(trained, body_model):
+def test_streaming_falls_back_then_decodes_valid_rotations(trained):
     folder, sequences = trained
-    decoder = build_decoder(
-        DecoderConfig(decoder="diffusion", diffusion_model=str(folder / "decoder.pt")), body_model
-    )
+    decoder = build_decoder(DecoderConfig(decoder="diffusion", diffusion_model=str(folder / "decoder.pt")))
     assert isinstance(decoder, DiffusionDecoder) and decoder.min_history == 4
     seq, history, used = sequences[0], [], []
     for t in range(20):  # longer than the 16-frame window: both resampled and sliding windows
@@ -183,11 +183,11 @@ def test_streaming_falls_back_then_decodes_valid_rotations(trained, body_model):
     assert used == ["regression"] * 3 + ["diffusion"] * 17
 
 
-def test_lookahead_returns_the_delayed_frame_and_batches_persons(trained, body_model):
+def test_lookahead_returns_the_delayed_frame_and_batches_persons(trained):
     folder, sequences = trained
     model, _ = load_diffusion_model(folder / "decoder.pt")
-    causal = DiffusionDecoder(model, body_model, lookahead=0)
-    delayed = DiffusionDecoder(model, body_model, lookahead=2)
+    causal = DiffusionDecoder(model, lookahead=0)
+    delayed = DiffusionDecoder(model, lookahead=2)
     seq = sequences[1]
     history = [_track_frame(seq, t) for t in range(2)]
     young = delayed.decode(_frame_input(seq, 2, history))  # too young: regression pose of frame t-2
@@ -218,10 +218,10 @@ def test_lookahead_returns_the_delayed_frame_and_batches_persons(trained, body_m
     assert torch.allclose(both.body_pose[1], single.body_pose[0], atol=1e-5)
 
 
-def test_bad_inputs_and_configuration_errors(trained, body_model):
+def test_bad_inputs_and_configuration_errors(trained):
     folder, sequences = trained
     model, _ = load_diffusion_model(folder / "decoder.pt")
-    decoder = DiffusionDecoder(model, body_model)
+    decoder = DiffusionDecoder(model)
     seq = sequences[0]
     history = [_track_frame(seq, t) for t in range(5)]
     bad = _frame_input(seq, 5, history)
@@ -229,12 +229,12 @@ def test_bad_inputs_and_configuration_errors(trained, body_model):
     with pytest.raises(InputError, match=r"64-d head tokens, got \[7\]-d"):
         decoder.decode(bad)
     with pytest.raises(InputError, match="lookahead"):
-        DiffusionDecoder(model, body_model, lookahead=16)
+        DiffusionDecoder(model, lookahead=16)
     assert isinstance(build_decoder(DecoderConfig()), RegressionDecoder)
     with pytest.raises(MissingFileError, match="diffusion_model"):
-        build_decoder(DecoderConfig(decoder="diffusion"), body_model)
+        build_decoder(DecoderConfig(decoder="diffusion"))
     with pytest.raises(CheckpointError, match="not found"):
-        build_decoder(DecoderConfig(decoder="diffusion", diffusion_model=str(folder / "nope.pt")), body_model)
+        build_decoder(DecoderConfig(decoder="diffusion", diffusion_model=str(folder / "nope.pt")))
     with pytest.raises(FastHMRError, match="unknown decoder"):
         build_decoder(DecoderConfig(decoder="smooth"))
 
@@ -243,7 +243,7 @@ def test_evaluate_reports_both_decoders(trained, body_model, tmp_path):
     folder, _ = trained
     model, _ = load_diffusion_model(folder / "decoder.pt")
     test_set = synthetic_sequences(2, 24, feature_dim=model.cfg.feature_dim, seed=99)
-    result = evaluate(DiffusionDecoder(model, body_model), body_model, test_set, plot=tmp_path / "plot.png")
+    result = evaluate(DiffusionDecoder(model), body_model, test_set, plot=tmp_path / "plot.png")
     for name in ("regression", "diffusion"):
         assert result[name]["mpjpe_mm"] > 0 and result[name]["accel_error_mm"] > 0
     assert (tmp_path / "plot.png").stat().st_size > 1000

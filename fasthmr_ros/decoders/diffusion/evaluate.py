@@ -198,7 +198,7 @@ def run(args: argparse.Namespace) -> int:
 
     body_model = body_model_from_args(args)
     model, payload = load_diffusion_model(args.model)
-    decoder = DiffusionDecoder(model, body_model, args.lookahead, args.sample_steps, args.min_history)
+    decoder = DiffusionDecoder(model, args.lookahead, args.sample_steps, args.min_history)
     if args.sequences:
         sequences = [read_feature_sequence(p) for p in find_feature_sequences(args.sequences)]
     else:
