@@ -189,7 +189,7 @@ DIFFUSION_PRESETS: dict[str, DiffusionConfig] = {
     "paper": DiffusionConfig(),
     # The evidence experiment: trains on the CPU in minutes on synthetic motion.
     "small": DiffusionConfig(
-        preset="small", window=32, latent_tokens=4, latent_dim=32, feature_dim=144, vae_width=96,
+        preset="small", window=32, latent_tokens=8, latent_dim=64, feature_dim=144, vae_width=96,
         vae_layers=3, vae_heads=4, vae_ff=192, denoiser_width=96, denoiser_layers=3, denoiser_heads=4,
         denoiser_ff=192, dropout=0.0,
     ),

@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "fetch the public HMR 2.0 data archive into the 4D-Humans cache",
     ),
     "train-decoder": ("fasthmr_ros.cli.train_decoder", "train the diffusion decoder: vae | denoiser stage"),
+    "extract-features": ("fasthmr_ros.cli.extract_features", "labelled video -> decoder training features"),
 }
 
 
