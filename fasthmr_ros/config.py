@@ -189,15 +189,38 @@ DIFFUSION_PRESETS: dict[str, DiffusionConfig] = {
     "paper": DiffusionConfig(),
     # The evidence experiment: trains on the CPU in minutes on synthetic motion.
     "small": DiffusionConfig(
-        preset="small", window=32, latent_tokens=8, latent_dim=64, feature_dim=144, vae_width=96,
-        vae_layers=3, vae_heads=4, vae_ff=192, denoiser_width=96, denoiser_layers=3, denoiser_heads=4,
-        denoiser_ff=192, dropout=0.0,
+        preset="small",
+        window=32,
+        latent_tokens=8,
+        latent_dim=64,
+        feature_dim=144,
+        vae_width=96,
+        vae_layers=3,
+        vae_heads=4,
+        vae_ff=192,
+        denoiser_width=96,
+        denoiser_layers=3,
+        denoiser_heads=4,
+        denoiser_ff=192,
+        dropout=0.0,
     ),
     # Tests: milliseconds per step.
     "tiny": DiffusionConfig(
-        preset="tiny", window=16, latent_tokens=4, latent_dim=8, feature_dim=64, vae_width=32,
-        vae_layers=1, vae_heads=2, vae_ff=64, denoiser_width=32, denoiser_layers=3, denoiser_heads=2,
-        denoiser_ff=64, dropout=0.0, timesteps=100,
+        preset="tiny",
+        window=16,
+        latent_tokens=4,
+        latent_dim=8,
+        feature_dim=64,
+        vae_width=32,
+        vae_layers=1,
+        vae_heads=2,
+        vae_ff=64,
+        denoiser_width=32,
+        denoiser_layers=3,
+        denoiser_heads=2,
+        denoiser_ff=64,
+        dropout=0.0,
+        timesteps=100,
     ),
 }
 
@@ -226,3 +249,254 @@ class DecoderConfig:
     lookahead: int = 0
     sample_steps: int = 1  # denoising steps (the paper uses one)
     min_history: int = 4  # frames a track needs before the diffusion decoder takes over
+
+
+DETECTION_MODES = ("auto", "upstream", "onnx", "fixed")
+
+
+@dataclass
+class TrackerConfig:
+    """IoU + Hungarian tracker (pipeline/tracking.py)."""
+
+    iou_threshold: float = 0.3  # least overlap between a predicted track box and a detection
+    min_hits: int = 1  # matches before a track is confirmed and reported (3 for noisy detectors)
+    max_age: int = 30  # frames a lost track coasts before it (and its history) is dropped
+    velocity_gain: float = 0.5  # how fast the constant-velocity estimate follows new boxes
+
+
+@dataclass
+class PipelineConfig:
+    """Per-frame perception: models, detection, tracking, history and what goes into the results."""
+
+    # HMR 2.0 / CameraHMR / own checkpoint; None: the 4D-Humans cache, else the embedded default.
+    checkpoint: str | None = None
+    smpl: str | None = None  # SMPL_NEUTRAL.pkl; None: 4D-Humans cache, else the generated stand-in body
+    j19: str | None = None  # SMPL_to_J19.pkl for HMR 2.0's 44 joints; None: 4D-Humans cache
+    device: str = "cpu"
+
+    # auto: upstream boxes when a frame brings them, else the ONNX detector when
+    # `detector_model` is set, else `fixed_region`. The others force one source.
+    detection: str = "auto"
+    detector_model: str | None = None  # Ultralytics YOLO detect/segment/pose ONNX export
+    detector_task: str = "auto"  # auto (model metadata, then output shapes) | detect | segment | pose
+    detector_input_size: int = 640  # used only when the ONNX input size is dynamic
+    # Run the detector every N frames; in between, boxes come from the previous frame's
+    # projected joints (moved by the track velocity).
+    detect_every: int = 1
+    score_threshold: float = 0.35
+    nms_iou: float = 0.6
+    mask_threshold: float = 0.5  # segment models: mask probability that counts as person
+    person_class_ids: list[int] = field(default_factory=lambda: [0])
+    fixed_region: list[float] = field(default_factory=lambda: [0.0, 0.0, 1.0, 1.0])  # fractions
+    # Joint extent -> person box before a detection has shown how the two relate: each side
+    # grows by this fraction of the extent.
+    propagate_margin: float = 0.1
+    min_box_size: float = 16.0  # pixels; smaller boxes are dropped
+    max_persons: int = 8  # best-scoring persons processed per frame (bounds the model batch)
+    keypoint_model: str | None = None  # YOLO-pose ONNX for 2D keypoints (GenHMR refinement)
+    tracker: TrackerConfig = field(default_factory=TrackerConfig)
+    history_window: int = 16  # frames of per-track history kept for temporal decoders
+    output_vertices: bool = False  # 6890 x 3 float32 per person in the results
+
+
+@dataclass
+class OutputTopicsConfig:
+    """Where results go (bag tool and live node alike). Relative names resolve in the namespace."""
+
+    humans: str = "/fasthmr/humans"  # fasthmr_ros/HumanMeshArray, one per processed image
+    mesh: str = "/fasthmr/mesh"  # shape_msgs/Mesh, the fixed SMPL triangles, latched
+    markers: str = "/fasthmr/markers"  # visualization_msgs/MarkerArray for RViz
+
+
+@dataclass
+class MessagesConfig:
+    """What goes into the output messages."""
+
+    publish_vertices: bool = False  # HumanMesh.vertices (83 kB per person) on the humans topic
+    mesh_markers: bool = True  # TRIANGLE_LIST per person in the MarkerArray (~1 MB per person)
+    marker_lifetime_s: float = 0.5  # lost persons vanish from RViz after this long
+    ros_store: str = "jazzy"  # message definitions of this ROS 2 distro ("humble" | "jazzy")
+
+
+@dataclass
+class BagConfig:
+    """`fasthmr bag`: which input topics, how to pair them, what to write."""
+
+    image_topic: str = ""  # "" = the bag's only Image / CompressedImage topic
+    camera_info_topic: str = ""  # "" = camera_info next to the image topic, else the only one
+    # vision_msgs/Detection2DArray boxes: "" = the bag's only such topic if it has exactly one,
+    # "none" = ignore upstream boxes (the pipeline detects)
+    detections_topic: str = ""
+    slop_s: float = 0.05  # largest stamp difference for image / camera_info / detections pairing
+    storage: str = "mcap"  # output storage: "mcap" | "sqlite3"
+    use_default_intrinsics: bool = False  # no usable CameraInfo -> HMR 2.0's focal guess
+    outputs: OutputTopicsConfig = field(default_factory=OutputTopicsConfig)
+    messages: MessagesConfig = field(default_factory=MessagesConfig)
+
+
+@dataclass
+class GenHMRTokenizerConfig:
+    """VQ-VAE over the 21 SMPL body-joint rotations (6D). Defaults: GenHMR's 96 tokens, 2048 x 256."""
+
+    num_joints: int = 21
+    num_tokens: int = 96
+    codebook_size: int = 2048
+    code_dim: int = 256
+    hidden_dim: int = 512
+    num_res_blocks: int = 3
+    ema_decay: float = 0.99
+    commitment_weight: float = 0.25
+    # Weight of the joint-position MSE (metres^2, 24 joints at the template shape) next to the
+    # rotation MSE; higher values fit joint positions at the expense of leaf-joint twists.
+    joint_loss_weight: float = 1.0
+    # A code whose EMA usage count falls below this is re-seeded from a random encoder output.
+    dead_code_threshold: float = 1.0
+
+
+@dataclass
+class GenHMRTransformerConfig:
+    """Image-conditioned masked transformer over pose tokens (sizes are our choice: the paper is silent)."""
+
+    dim: int = 512
+    depth: int = 6
+    heads: int = 8
+    mlp_dim: int = 2048
+    dropout: float = 0.1
+    context_dim: int = 1280  # backbone token width (1280 for ViT-H)
+    head_token_dim: int = 1024  # regression head query width; 0 = do not use it as context
+    orient_weight: float = 1.0  # training weight of the global-orientation regression loss
+
+
+@dataclass
+class GenHMRSamplingConfig:
+    """Uncertainty-guided iterative decoding (MaskGIT-style, cosine schedule)."""
+
+    iterations: int = 5
+    temperature: float = 1.0
+    # "argmax": reproducible, no sampling noise between frames; "sample": draw from the softmax.
+    mode: str = "argmax"
+    seed: int | None = None
+
+
+@dataclass
+class GenHMRRefinementConfig:
+    """2D pose-guided refinement of the continuous token embeddings."""
+
+    enabled: bool = True
+    steps: int = 10
+    lr: float = 0.1  # Adam step on the input embeddings (initialised N(0, 1))
+    reprojection_weight: float = 1.0
+    prior_weight: float = 0.1  # keeps the pose near the sampled one (rotation-matrix distance)
+    embedding_weight: float = 0.0  # optional pull of the embeddings towards their start
+    soft_temperature: float = 1.0  # softmax temperature of the token probabilities -> soft codes
+    min_keypoint_confidence: float = 0.3
+    time_budget_ms: float = 50.0  # per frame; remaining steps are skipped once exceeded (0 = none)
+
+
+@dataclass
+class GenHMRConfig:
+    """GenHMR as a selectable decoder: `model_path` is a checkpoint written by `fasthmr train-genhmr`."""
+
+    model_path: str = ""
+    tokenizer: GenHMRTokenizerConfig = field(default_factory=GenHMRTokenizerConfig)
+    transformer: GenHMRTransformerConfig = field(default_factory=GenHMRTransformerConfig)
+    sampling: GenHMRSamplingConfig = field(default_factory=GenHMRSamplingConfig)
+    refinement: GenHMRRefinementConfig = field(default_factory=GenHMRRefinementConfig)
+
+
+@dataclass
+class RuntimeConfig:
+    """How the network runs: which backend, at what precision, on which device.
+
+    `backend`: auto (TensorRT if installed and a CUDA GPU is present, else torch on CUDA, else torch
+    on the CPU), tensorrt, torch (on `device`), onnxruntime (CUDA provider if present, else CPU) or cpu.
+    A backend named explicitly that cannot run here is an error, never a silent substitute.
+    """
+
+    backend: str = "auto"
+    # fp32 | fp16 | bf16. CPU backends run fp32 whatever is asked (the selection reason says so).
+    precision: str = "fp16"
+    device: str = "cuda"
+    # torch backend only: torch.compile the model, and capture the fixed-shape path as a CUDA graph.
+    compile: bool = False
+    cuda_graphs: bool = False
+    # TensorRT engines and exported ONNX files; None = `fasthmr_ros.assets.paths.engines_dir()`.
+    engine_cache_dir: str | None = None
+    # Crops per forward for the fixed-shape backends (TensorRT, CUDA graphs); more are split,
+    # fewer are padded.
+    batch: int = 1
+    # TensorRT builder workspace limit.
+    workspace_gb: float = 4.0
+    # Calibration crops (.npz, key `crops` (N, 3, 256, 256)) for an INT8 TensorRT engine.
+    int8_calibration: str | None = None
+
+
+@dataclass
+class NodeConfig:
+    """The live node (`fasthmr node`, `ros2 launch fasthmr_ros fasthmr.launch.py`).
+
+    Flat on purpose: every field is one ROS parameter of the same name (ROS parameters cannot
+    be None, so "" means "not set" for paths and topics). `config/fasthmr.yaml` carries every
+    field with its default; `fasthmr_ros/ros/node_params.py` gives each one a description and a
+    range, and says which of them change at run time.
+    """
+
+    # Inputs. Relative names resolve in the node's namespace.
+    image_topic: str = "/camera/image_raw"
+    compressed_input: bool = False  # image_topic carries sensor_msgs/CompressedImage
+    camera_info_topic: str = "/camera/camera_info"
+    detections_topic: str = ""  # vision_msgs/Detection2DArray; "" = the pipeline finds people
+    queue_depth: int = 5  # sensor-data QoS depth of the input subscriptions
+    slop_s: float = 0.05  # largest stamp difference for image / camera_info / detections pairing
+    # Outputs.
+    humans_topic: str = "fasthmr/humans"  # fasthmr_ros/HumanMeshArray, one per processed image
+    mesh_topic: str = "fasthmr/mesh"  # shape_msgs/Mesh, the fixed triangles, latched
+    markers_topic: str = "fasthmr/markers"  # visualization_msgs/MarkerArray for RViz
+    output_depth: int = 10  # QoS depth of the per-frame outputs (reliable, volatile)
+    marker_rate_hz: float = 2.0  # MarkerArray at most this often (0 = never); changes at run time
+    mesh_markers: bool = True  # TRIANGLE_LIST per person in the markers (~1 MB each)
+    marker_lifetime_s: float = 0.5  # lost persons vanish from RViz after this long
+    publish_vertices: bool = False  # HumanMesh.vertices (83 kB per person) on the humans topic
+    publish_tf: bool = False  # one TF frame per person: <tf_prefix><track id> under the image frame
+    tf_prefix: str = "body_"  # ROS4HRI (REP-155) names body frames body_<id>
+    diagnostics_rate_hz: float = 1.0
+    ros_store: str = "jazzy"  # message definitions of this ROS 2 distro ("humble" | "jazzy")
+    # Model and where it runs.
+    checkpoint: str = ""  # "" = the 4D-Humans cache, else the embedded default
+    smpl: str = ""  # SMPL_NEUTRAL.pkl; "" = the 4D-Humans cache, else the stand-in body
+    j19: str = ""
+    backend: str = "auto"  # auto | tensorrt | torch | onnxruntime | cpu (see RuntimeConfig)
+    device: str = "cuda"  # auto falls back to the CPU (and says why in the diagnostics)
+    precision: str = "fp16"  # CPU backends run fp32 whatever is asked
+    engine_cache_dir: str = ""  # "" = the package's engine cache
+    cpu_threads: int = 0  # torch intra-op threads (0 = torch's default)
+    decoder: str = "regression"  # regression | diffusion | genhmr
+    decoder_model: str = ""  # the diffusion or GenHMR checkpoint the decoder needs
+    token_merging: bool = False  # Mask-ToMe with MergingConfig's default schedule
+    # Detection and tracking.
+    detection: str = "auto"  # auto | upstream | onnx | fixed (see PipelineConfig)
+    detector_model: str = ""  # Ultralytics YOLO detect/segment ONNX
+    detect_every: int = 1
+    max_persons: int = 8
+    score_threshold: float = 0.35  # changes at run time
+    nms_iou: float = 0.6  # changes at run time
+    min_box_size: float = 16.0  # pixels; changes at run time
+    tracker_iou_threshold: float = 0.3  # changes at run time
+    tracker_max_age: int = 30
+    history_window: int = 16
+
+
+def load_node_config(path: str | Path) -> NodeConfig:
+    """A ROS 2 parameters file (`<node or /**>: ros__parameters: {...}`) or a plain mapping.
+
+    The first `ros__parameters` block found is used, so the same file serves `ros2 launch` and
+    `fasthmr node --params`.
+    """
+    with open(path, encoding="utf-8") as f:
+        data = yaml.safe_load(f) or {}
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected a mapping at the top level")
+    for value in data.values():
+        if isinstance(value, dict) and "ros__parameters" in value:
+            return from_dict(NodeConfig, value["ros__parameters"])
+    return from_dict(NodeConfig, data)

@@ -29,7 +29,7 @@ def test_package_xml_is_valid_format_3_with_the_node_dependencies() -> None:
     assert pkg.package_format == 3
     assert pkg.name == "fasthmr_ros"
     deps = {d.name for d in pkg.exec_depends + pkg.build_depends + pkg.buildtool_depends}
-    assert ROS_DEPS <= deps, f"missing: {sorted(ROS_DEPS - deps)}"
+    assert deps >= ROS_DEPS, f"missing: {sorted(ROS_DEPS - deps)}"
     assert {"rosidl_default_generators", "rosidl_default_runtime"} <= deps
     assert "rosidl_interface_packages" in {g.name for g in pkg.member_of_groups}
     assert pkg.get_build_type() == "ament_cmake"

@@ -11,6 +11,7 @@ was. Existing files the archive does not contain are never touched.
 from __future__ import annotations
 
 import errno
+import gzip
 import logging
 import os
 import shutil
@@ -113,8 +114,14 @@ def _extract_to_staging(archive: Path, staging: Path, progress: bool) -> list[tu
         with (
             open(archive, "rb") as raw,
             tarfile.open(fileobj=raw, mode="r:gz") as tar,
-            tqdm(total=size, unit="B", unit_scale=True, unit_divisor=1024,
-                 desc=f"unpack {archive.name}", disable=not progress) as bar,
+            tqdm(
+                total=size,
+                unit="B",
+                unit_scale=True,
+                unit_divisor=1024,
+                desc=f"unpack {archive.name}",
+                disable=not progress,
+            ) as bar,
         ):
             for member in tar:
                 problem = member_problem(member)
@@ -136,7 +143,9 @@ def _extract_to_staging(archive: Path, staging: Path, progress: bool) -> list[tu
                 f"disk full while unpacking {archive} into {staging.parent}; free some space and run the "
                 "command again (the archive is kept, nothing is downloaded again)"
             ) from None
-        raise ArchiveError(_corrupt_message(archive, exc)) from None
+        if isinstance(exc, gzip.BadGzipFile):
+            raise ArchiveError(_corrupt_message(archive, exc)) from None
+        raise ArchiveError(f"cannot unpack {archive} into {staging.parent}: {exc}") from None
     except (tarfile.TarError, EOFError, zlib.error) as exc:
         raise ArchiveError(_corrupt_message(archive, exc)) from None
     if unsafe:

@@ -71,7 +71,7 @@ class DownloadResult:
     size: int
     sha256: str
     fetched_bytes: int  # received over the network by this call (less than `size` after a resume)
-    resumed: bool
+    resumed: bool  # part of the file came from an earlier, interrupted call
 
 
 class _CutShortError(Exception):
@@ -112,8 +112,14 @@ def sha256_of(path: Path, progress: bool = False) -> str:
     digest = hashlib.sha256()
     with (
         open(path, "rb") as f,
-        tqdm(total=path.stat().st_size, unit="B", unit_scale=True, unit_divisor=1024,
-             desc=f"sha256 {path.name}", disable=not progress) as bar,
+        tqdm(
+            total=path.stat().st_size,
+            unit="B",
+            unit_scale=True,
+            unit_divisor=1024,
+            desc=f"sha256 {path.name}",
+            disable=not progress,
+        ) as bar,
     ):
         while chunk := f.read(DEFAULT_CHUNK):
             digest.update(chunk)
@@ -141,11 +147,9 @@ def download(
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = part_path(dest)
     fetched = 0
-    resumed = False
     attempt = 0
     restarted = False
     while True:
-        resumed = resumed or (part.exists() and part.stat().st_size > 0)
         try:
             fetched += _attempt(url, part, timeout, chunk_size, progress)
             break
@@ -154,7 +158,6 @@ def download(
                 raise DownloadError(f"download of {url} cannot be resumed: {why}") from None
             log.info("%s; starting the download over", why)
             restarted = True
-            resumed = False
         except _CutShortError as stop:
             fetched += stop.fetched
             have = part.stat().st_size if part.exists() else 0
@@ -164,14 +167,16 @@ def download(
                     "run the same command again to resume"
                 ) from None
             attempt += 1
-            log.warning("download interrupted (%s); resuming from byte %d (retry %d/%d)", stop, have, attempt,
-                        retries)
+            log.warning(
+                "download interrupted (%s); resuming from byte %d (retry %d/%d)", stop, have, attempt, retries
+            )
             time.sleep(min(attempt, 5) * 0.5)
-    return _finish(url, dest, part, expected_sha256, fetched, resumed, progress)
+    return _finish(url, dest, part, expected_sha256, fetched, progress)
 
 
-def _finish(url: str, dest: Path, part: Path, expected_sha256: str | None, fetched: int, resumed: bool,
-            progress: bool) -> DownloadResult:
+def _finish(
+    url: str, dest: Path, part: Path, expected_sha256: str | None, fetched: int, progress: bool
+) -> DownloadResult:
     size = part.stat().st_size
     digest = sha256_of(part, progress=progress and size > 64 * DEFAULT_CHUNK)
     if expected_sha256 and digest != expected_sha256.lower():
@@ -182,15 +187,18 @@ def _finish(url: str, dest: Path, part: Path, expected_sha256: str | None, fetch
             f"nothing was unpacked. The file was moved to {rejected}: delete it, or check the expected hash"
         )
     os.replace(part, dest)
-    write_manifest(dest, {
-        "url": url,
-        "file": dest.name,
-        "size": size,
-        "sha256": digest,
-        "sha256_verified": bool(expected_sha256),
-        "downloaded_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-    })
-    return DownloadResult(dest, size, digest, fetched, resumed)
+    write_manifest(
+        dest,
+        {
+            "url": url,
+            "file": dest.name,
+            "size": size,
+            "sha256": digest,
+            "sha256_verified": bool(expected_sha256),
+            "downloaded_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        },
+    )
+    return DownloadResult(dest, size, digest, fetched, resumed=fetched < size)
 
 
 def _attempt(url: str, part: Path, timeout: float, chunk_size: int, progress: bool) -> int:
@@ -254,13 +262,27 @@ def _check_space(folder: Path, needed: int) -> None:
         )
 
 
-def _stream(response: http.client.HTTPResponse, part: Path, append: bool, start: int, total: int | None,
-            chunk_size: int, progress: bool) -> int:
+def _stream(
+    response: http.client.HTTPResponse,
+    part: Path,
+    append: bool,
+    start: int,
+    total: int | None,
+    chunk_size: int,
+    progress: bool,
+) -> int:
     received = 0
     with (
         open(part, "ab" if append else "wb") as out,
-        tqdm(total=total, initial=start, unit="B", unit_scale=True, unit_divisor=1024,
-             desc=part.name.removesuffix(".part"), disable=not progress) as bar,
+        tqdm(
+            total=total,
+            initial=start,
+            unit="B",
+            unit_scale=True,
+            unit_divisor=1024,
+            desc=part.name.removesuffix(".part"),
+            disable=not progress,
+        ) as bar,
     ):
         while True:
             try:
@@ -301,14 +323,33 @@ def hmr2_files_present(target: Path) -> bool:
     """Is everything we need from the archive already unpacked in `target`?"""
     manifest = read_manifest(hmr2_archive_path(target))
     if manifest and "unpacked" in manifest:
-        return all((target / name).is_file() and (target / name).stat().st_size == size
-                   for name, size in manifest["unpacked"])
+        try:
+            return all(
+                (target / name).is_file() and (target / name).stat().st_size == size
+                for name, size in manifest["unpacked"]
+            )
+        except (TypeError, ValueError):
+            log.warning("ignoring the unreadable file list in %s", manifest_path(hmr2_archive_path(target)))
     return all((target / rel).is_file() for rel in HMR2_REQUIRED_FILES)
 
 
-def _archive_complete(archive: Path, expected_sha256: str | None) -> bool:
+def _archive_complete(archive: Path, expected_sha256: str | None, progress: bool) -> bool:
+    """Is a whole archive already here? One without our manifest (4D-Humans' own download) is
+    adopted: hashed and given a manifest; unpacking then proves it reads end to end."""
+    if not archive.is_file():
+        return False
     manifest = read_manifest(archive)
-    if not manifest or not archive.is_file() or archive.stat().st_size != manifest.get("size"):
+    if manifest is None:
+        manifest = {
+            "url": None,
+            "file": archive.name,
+            "size": archive.stat().st_size,
+            "sha256": sha256_of(archive, progress=progress),
+            "sha256_verified": False,
+            "note": "found in the cache, not downloaded by fasthmr",
+        }
+        write_manifest(archive, manifest)
+    if archive.stat().st_size != manifest.get("size"):
         return False
     return not expected_sha256 or manifest.get("sha256") == expected_sha256.lower()
 
@@ -335,11 +376,18 @@ def fetch_hmr2(
     if not force and hmr2_files_present(base):
         return FetchReport(base, "present", None)
     result = None
-    if force or not _archive_complete(archive, expected_sha256):
+    if force or not _archive_complete(archive, expected_sha256, progress):
         if force:
             part_path(archive).unlink(missing_ok=True)
-        result = download(url, archive, expected_sha256=expected_sha256, timeout=timeout, retries=retries,
-                          chunk_size=chunk_size, progress=progress)
+        result = download(
+            url,
+            archive,
+            expected_sha256=expected_sha256,
+            timeout=timeout,
+            retries=retries,
+            chunk_size=chunk_size,
+            progress=progress,
+        )
     files = unpack_archive(archive, base, progress=progress)
     manifest = read_manifest(archive) or {}
     manifest["unpacked"] = files

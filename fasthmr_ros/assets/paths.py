@@ -143,13 +143,21 @@ def file_statuses() -> list[FileStatus]:
     base = fourdhumans_dir()
     entries = [
         ("HMR 2.0 checkpoint", base / HMR2_CHECKPOINT_REL, True, HMR2_HELP),
-        ("HMR 2.0 model_config.yaml", base / HMR2_CHECKPOINT_REL.parent.parent / "model_config.yaml",
-         True, HMR2_HELP),
+        (
+            "HMR 2.0 model_config.yaml",
+            base / HMR2_CHECKPOINT_REL.parent.parent / "model_config.yaml",
+            True,
+            HMR2_HELP,
+        ),
         ("SMPL mean parameters", base / MEAN_PARAMS_REL, True, HMR2_HELP),
         ("SMPL_to_J19 regressor", base / J19_REGRESSOR_REL, True, HMR2_HELP),
         ("SMPL model", base / SMPL_NEUTRAL_REL, True, ""),
-        ("CameraHMR checkpoint (optional)", checkpoints_dir() / CAMERAHMR_CHECKPOINT_NAME, False,
-         CAMERAHMR_HELP),
+        (
+            "CameraHMR checkpoint (optional)",
+            checkpoints_dir() / CAMERAHMR_CHECKPOINT_NAME,
+            False,
+            CAMERAHMR_HELP,
+        ),
     ]
     statuses = []
     for name, path, required, how in entries:
@@ -161,10 +169,17 @@ def file_statuses() -> list[FileStatus]:
 
 
 def describe_missing() -> str:
-    """Text listing each missing file and how to get it; empty when nothing is missing."""
-    lines = []
+    """Text listing each missing file and how to get it; empty when nothing is missing.
+
+    Files that come the same way (the four from the HMR 2.0 archive) share one instruction.
+    """
+    groups: dict[str, list[FileStatus]] = {}
     for status in file_statuses():
         if not status.found:
-            kind = "missing" if status.required else "not installed"
-            lines.append(f"- {status.name}: {kind} at {status.expected}\n    {status.how_to_get}")
-    return "\n".join(lines)
+            groups.setdefault(status.how_to_get, []).append(status)
+    blocks = []
+    for how, statuses in groups.items():
+        names = ", ".join(s.name for s in statuses)
+        expected = "".join(f"\n    expected at {s.expected}" for s in statuses)
+        blocks.append(f"- {names}:{expected}\n    {how}")
+    return "\n".join(blocks)

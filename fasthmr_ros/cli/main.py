@@ -16,31 +16,44 @@ from fasthmr_ros.errors import FastHMRError
 
 # name -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
+    "demo": (
+        "fasthmr_ros.cli.demo",
+        "the main job on generated input and the embedded default (no downloads)",
+    ),
     "predict": ("fasthmr_ros.cli.predict", "single image -> result.json + overlay.png"),
+    "bag": ("fasthmr_ros.cli.bag", "rosbag2 in -> rosbag2 out with SMPL meshes, RViz markers, preview"),
     "download": (
         "fasthmr_ros.cli.download",
         "fetch the public HMR 2.0 data archive into the 4D-Humans cache",
     ),
     "train-decoder": ("fasthmr_ros.cli.train_decoder", "train the diffusion decoder: vae | denoiser stage"),
+    "merge": ("fasthmr_ros.cli.merge", "ECLM layer merging of a checkpoint on calibration data"),
+    "bench": ("fasthmr_ros.cli.bench", "latency, throughput and MACs of the merging variants"),
+    "export": ("fasthmr_ros.cli.export", "model (merged layers, Mask-ToMe, SMPL head) -> ONNX"),
+    "build-engine": ("fasthmr_ros.cli.build_engine", "ONNX -> cached TensorRT engine for this GPU"),
+    "node": ("fasthmr_ros.cli.node", "the live ROS 2 node: --transport dds (no ROS needed) or rclpy"),
     "extract-features": ("fasthmr_ros.cli.extract_features", "labelled video -> decoder training features"),
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """Every subcommand is listed; only `command`'s module is imported and given its arguments."""
     parser = argparse.ArgumentParser(prog="fasthmr", description="FastHMR / GenHMR human mesh recovery")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (module_name, help_text) in COMMANDS.items():
-        module = importlib.import_module(module_name)
         sub_parser = sub.add_parser(name, help=help_text, description=help_text)
-        module.add_arguments(sub_parser)
-        sub_parser.set_defaults(_module=module)
+        if name == command:
+            module = importlib.import_module(module_name)
+            module.add_arguments(sub_parser)
+            sub_parser.set_defaults(_module=module)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    command = next((a for a in argv if a in COMMANDS), None)
+    args = build_parser(command).parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="[%(levelname)s] %(name)s: %(message)s",

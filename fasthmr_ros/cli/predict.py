@@ -17,14 +17,17 @@ from fasthmr_ros.models.default import EMBEDDED_WARNING, resolve_body_model, res
 from fasthmr_ros.pipeline.camera import default_intrinsics, parse_camera_arg
 from fasthmr_ros.pipeline.estimator import MeshEstimator
 from fasthmr_ros.pipeline.result import CameraIntrinsics, PersonResult
-from fasthmr_ros.viz.overlay import draw_boxes, draw_skeleton, render_meshes, skeleton_edges
+from fasthmr_ros.viz.overlay import draw_boxes, draw_skeleton, render_meshes
+from fasthmr_ros.viz.skeletons import edges_for
 
 log = logging.getLogger(__name__)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("image", help="input image (any format OpenCV reads)")
-    parser.add_argument("--checkpoint", help="HMR 2.0 / CameraHMR / fasthmr_ros checkpoint (default: found or embedded)")
+    parser.add_argument(
+        "--checkpoint", help="HMR 2.0 / CameraHMR / fasthmr_ros checkpoint (default: found or embedded)"
+    )
     parser.add_argument("--smpl", help="SMPL_NEUTRAL.pkl (default: 4D-Humans cache, else the stand-in body)")
     parser.add_argument("--j19", help="SMPL_to_J19.pkl for HMR 2.0's 44-joint set (default: 4D-Humans cache)")
     parser.add_argument(
@@ -85,9 +88,11 @@ def draw_overlay(
     meshes = [(p.vertices, faces) for p in persons if p.vertices is not None]
     canvas = render_meshes(canvas, meshes, camera.matrix())
     for p in persons:
-        draw_skeleton(canvas, p.joints2d, skeleton_edges(p.joint_set))
-    draw_boxes(canvas, np.stack([p.bbox for p in persons]) if persons else np.zeros((0, 4)),
-               [f"id {p.track_id}" for p in persons])
+        canvas = draw_skeleton(canvas, p.joints2d, edges_for(p.joint_set))
+    if persons:
+        canvas = draw_boxes(
+            canvas, np.stack([p.bbox for p in persons]), [f"id {p.track_id}" for p in persons]
+        )
     return canvas
 
 
@@ -111,7 +116,13 @@ def run(args: argparse.Namespace) -> int:
         "image": str(args.image),
         "width": W,
         "height": H,
-        "camera": {"fx": camera.fx, "fy": camera.fy, "cx": camera.cx, "cy": camera.cy, "source": camera.source},
+        "camera": {
+            "fx": camera.fx,
+            "fy": camera.fy,
+            "cx": camera.cx,
+            "cy": camera.cy,
+            "source": camera.source,
+        },
         "model": model_src.description,
         "body_model": body_src.description,
         "joint_set": body_src.body.joint_set,

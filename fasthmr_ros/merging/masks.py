@@ -45,7 +45,8 @@ def patch_labels(crop_masks: torch.Tensor, backbone: BackboneConfig, threshold: 
         raise InputError(f"mask threshold must lie in (0, 1], got {threshold}")
     size = crop_masks.shape[-1]
     if size != backbone.img_height:
-        crop_masks = F.interpolate(crop_masks[:, None].float(), size=(backbone.img_height,) * 2, mode="area")[:, 0]
+        side = (backbone.img_height, backbone.img_height)
+        crop_masks = F.interpolate(crop_masks[:, None].float(), size=side, mode="area")[:, 0]
     margin = (backbone.img_height - backbone.img_width) // 2
     kept = crop_masks[:, :, margin : margin + backbone.img_width].float()
     pad = backbone.patch_padding
@@ -106,8 +107,13 @@ def silhouette_to_crop(
     K = np.asarray(K, dtype=np.float64)
     z = v[:, 2]
     in_front = z > 1e-6
-    uv = np.stack([K[0, 0] * v[:, 0] / np.where(in_front, z, 1) + K[0, 2],
-                   K[1, 1] * v[:, 1] / np.where(in_front, z, 1) + K[1, 2]], axis=1)
+    uv = np.stack(
+        [
+            K[0, 0] * v[:, 0] / np.where(in_front, z, 1) + K[0, 2],
+            K[1, 1] * v[:, 1] / np.where(in_front, z, 1) + K[1, 2],
+        ],
+        axis=1,
+    )
     crop_uv = _to_crop_points(uv, image_to_crop)
     tris = np.asarray(faces, dtype=np.int64)
     tris = tris[in_front[tris].all(axis=1)]

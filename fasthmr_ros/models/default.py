@@ -38,9 +38,10 @@ def embedded_default_model(seed: int = 0) -> HMR:
     model = HMR(model_preset("tiny"))
     gen = torch.Generator().manual_seed(seed)
     with torch.no_grad():
-        for name, param in model.named_parameters():
+        for param in model.parameters():
             if param.dim() > 1:
-                param.copy_(torch.randn(param.shape, generator=gen) * (0.5 / param.shape[1]) ** 0.5)
+                fan_in = param[0].numel()
+                param.copy_(torch.randn(param.shape, generator=gen) * (0.5 / fan_in) ** 0.5)
         head = model.smpl_head
         for layer in (head.decpose, head.decshape, head.deccam):
             layer.weight.mul_(0.02)
@@ -65,7 +66,9 @@ def resolve_model(checkpoint: str | Path | None = None, device: str = "cpu") -> 
     if found is not None:
         return ModelSource(load_model(found, device=device), str(found), embedded=False)
     log.warning(EMBEDDED_WARNING)
-    return ModelSource(embedded_default_model().to(device), "embedded default (random weights)", embedded=True)
+    return ModelSource(
+        embedded_default_model().to(device), "embedded default (random weights)", embedded=True
+    )
 
 
 @dataclass
@@ -80,6 +83,6 @@ def resolve_body_model(smpl: str | Path | None = None, j19: str | Path | None = 
     smpl_path = paths.find_smpl_model(smpl)
     if smpl_path is not None:
         return BodySource(BodyModel(smpl_path, paths.find_j19_regressor(j19)), str(smpl_path), standin=False)
-    log.warning("SMPL_NEUTRAL.pkl not found: using the generated stand-in body. %s", EMBEDDED_WARNING)
+    log.warning("SMPL_NEUTRAL.pkl not found: using the generated stand-in body (not SMPL)")
     assets = ensure_standin_assets()
     return BodySource(BodyModel(assets.smpl, assets.j19), "generated stand-in body (not SMPL)", standin=True)

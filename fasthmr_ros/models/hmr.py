@@ -5,7 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from fasthmr_ros.config import ModelConfig
+from fasthmr_ros.config import MergingConfig, ModelConfig
+from fasthmr_ros.merging.schedule import TokenSchedule
 from fasthmr_ros.models.smpl_head import SMPLHead
 from fasthmr_ros.models.vit import ViT
 
@@ -36,9 +37,32 @@ class HMR(nn.Module):
     def needs_bbox_info(self) -> bool:
         return self.config.head.kind == "camerahmr"
 
-    def forward(self, crops: torch.Tensor, bbox_info: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+    def set_token_merging(self, cfg: MergingConfig | None) -> TokenSchedule:
+        """Switch Mask-ToMe on with `cfg`'s schedule, or off with None; returns the schedule."""
+        grid = self.backbone.grid_size
+        schedule = (
+            TokenSchedule()
+            if cfg is None
+            else TokenSchedule.from_config(cfg, grid[0] * grid[1], len(self.backbone.blocks))
+        )
+        self.backbone.set_token_schedule(schedule)
+        return schedule
+
+    def forward(
+        self,
+        crops: torch.Tensor,
+        bbox_info: torch.Tensor | None = None,
+        person_mask: torch.Tensor | None = None,
+    ) -> dict[str, torch.Tensor]:
+        """person_mask: (B, N) bool person patches for Mask-ToMe (ignored when merging is off).
+
+        With token merging on, the head attends to the merged tokens with their sizes and the
+        output also holds token_sizes (B, N').
+        """
         x = crops[:, :, :, CROP_COLUMN_MARGIN:-CROP_COLUMN_MARGIN]  # (B, 3, 256, 192)
-        tokens = self.backbone(x)
-        out = self.smpl_head(tokens, bbox_info=bbox_info)
+        tokens, sizes = self.backbone.forward_tokens(x, person_mask)
+        out = self.smpl_head(tokens, bbox_info=bbox_info, token_sizes=sizes)
+        if sizes is not None:
+            out["token_sizes"] = sizes
         out["image_tokens"] = tokens
         return out

@@ -12,6 +12,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from fasthmr_ros.config import BackboneConfig
+from fasthmr_ros.merging.blocks import run_blocks
+from fasthmr_ros.merging.schedule import TokenSchedule
 
 
 class PatchEmbed(nn.Module):
@@ -85,6 +87,13 @@ class ViT(nn.Module):
         self.pos_embed = nn.Parameter(torch.zeros(1, grid[0] * grid[1] + 1, cfg.embed_dim))
         self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.depth))
         self.last_norm = nn.LayerNorm(cfg.embed_dim, eps=cfg.norm_eps)
+        # Mask-ToMe: inference-time setting, no parameters; inactive = the plain block loop.
+        self.token_schedule = TokenSchedule()
+
+    def set_token_schedule(self, schedule: TokenSchedule) -> None:
+        """Merge tokens per `schedule` from now on (validated against this backbone)."""
+        grid = self.grid_size
+        self.token_schedule = schedule.validate(grid[0] * grid[1], len(self.blocks))
 
     @property
     def grid_size(self) -> tuple[int, int]:
@@ -99,8 +108,21 @@ class ViT(nn.Module):
         """Patch embedding plus positions: (B, 3, H, W) -> (B, N, C)."""
         return self.patch_embed(x) + self.pos_embed[:, 1:] + self.pos_embed[:, :1]
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, person_mask: torch.Tensor | None = None) -> torch.Tensor:
+        """(B, 3, H, W) -> (B, N', C) tokens; N' = N unless a token schedule is set."""
+        return self.forward_tokens(x, person_mask)[0]
+
+    def forward_tokens(
+        self, x: torch.Tensor, person_mask: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Tokens and, when merging, their sizes (B, N') in patches (for proportional attention).
+
+        person_mask: optional (B, N) bool person patches, protected when tokens merge.
+        """
         x = self.embed(x)
-        for blk in self.blocks:
-            x = blk(x)
-        return self.last_norm(x)
+        if not self.token_schedule.active:
+            for blk in self.blocks:
+                x = blk(x)
+            return self.last_norm(x), None
+        state = run_blocks(self.blocks, x, self.token_schedule, person_mask)
+        return self.last_norm(state.x), state.size

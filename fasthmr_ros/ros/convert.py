@@ -11,11 +11,12 @@ from typing import Any
 
 import numpy as np
 
-from fasthmr_ros.pipeline.result import FrameResult, PersonResult
+from fasthmr_ros.errors import InputError
+from fasthmr_ros.pipeline.camera import intrinsics_from_k
+from fasthmr_ros.pipeline.detection import Detection
+from fasthmr_ros.pipeline.result import CameraIntrinsics, FrameResult, PersonResult
+from fasthmr_ros.ros.joint_names import PELVIS_INDEX
 from fasthmr_ros.ros.typestore import DEFAULT_STORE, HUMAN_MESH, HUMAN_MESH_ARRAY, MESH, get_typestore
-
-# Index of the SMPL pelvis (joint 0) inside each joint set (hmr2_44: OpenPose mid_hip = SMPL 0).
-PELVIS_INDEX = {"hmr2_44": 8, "smpl_45": 0}
 
 
 def stamp_ns_to_time(stamp_ns: int, store: str = DEFAULT_STORE) -> Any:
@@ -100,3 +101,58 @@ def mesh_msg(faces: np.ndarray, vertices: np.ndarray | None = None, store: str =
     triangles = [Triangle(vertex_indices=row) for row in faces.astype(np.uint32)]
     points = [] if vertices is None else [Point(x=x, y=y, z=z) for x, y, z in np.asarray(vertices, float)]
     return types[MESH](triangles=triangles, vertices=points)
+
+
+def detections_from_msg(msg: Any, person_classes: tuple[str, ...] = ("person", "0")) -> list[Detection]:
+    """vision_msgs/Detection2DArray -> person Detections (best hypothesis per box).
+
+    A box whose best hypothesis names another class is dropped; a box with no hypotheses is
+    taken as a person with score 1.0 (some upstream trackers publish bare boxes).
+    """
+    people = []
+    wanted = {c.lower() for c in person_classes}
+    for det in msg.detections:
+        hypotheses = [r.hypothesis for r in det.results]
+        best = max(hypotheses, key=lambda h: h.score) if hypotheses else None
+        if best is not None and str(best.class_id).strip().lower() not in wanted:
+            continue
+        cx, cy = det.bbox.center.position.x, det.bbox.center.position.y
+        half_w, half_h = det.bbox.size_x / 2.0, det.bbox.size_y / 2.0
+        if not (half_w > 0 and half_h > 0):
+            raise InputError(f"Detection2D box has no area ({det.bbox.size_x} x {det.bbox.size_y})")
+        people.append(
+            Detection(
+                bbox=np.array([cx - half_w, cy - half_h, cx + half_w, cy + half_h]),
+                score=1.0 if best is None else float(best.score),
+                source="upstream",
+            )
+        )
+    return people
+
+
+def camera_from_info(msg: Any, image_width: int, image_height: int) -> CameraIntrinsics:
+    """sensor_msgs/CameraInfo -> intrinsics for an image of the given size.
+
+    A CameraInfo without a size is taken to describe the image as is. A uniformly resized image
+    (same aspect ratio) gets K scaled to it; any other size mismatch (crop, ROI) is an InputError,
+    since the principal point would silently be wrong.
+    """
+    info_w, info_h = int(msg.width) or image_width, int(msg.height) or image_height
+    camera = intrinsics_from_k(msg.k, info_w, info_h)
+    if (info_w, info_h) == (image_width, image_height):
+        return camera
+    sx, sy = image_width / info_w, image_height / info_h
+    if abs(sx - sy) > 0.01 * max(sx, sy):
+        raise InputError(
+            f"CameraInfo is for {info_w}x{info_h} but the image is {image_width}x{image_height} "
+            "(not a uniform resize)"
+        )
+    return CameraIntrinsics(
+        camera.fx * sx,
+        camera.fy * sy,
+        camera.cx * sx,
+        camera.cy * sy,
+        image_width,
+        image_height,
+        camera.source,
+    )

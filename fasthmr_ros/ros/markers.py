@@ -15,8 +15,8 @@ import numpy as np
 
 from fasthmr_ros.pipeline.result import FrameResult, PersonResult
 from fasthmr_ros.ros.convert import header
-from fasthmr_ros.ros.skeleton import bones_for
 from fasthmr_ros.ros.typestore import DEFAULT_STORE, get_typestore
+from fasthmr_ros.viz.skeletons import SKELETON_EDGES
 
 MESH_NS = "fasthmr/mesh"
 SKELETON_NS = "fasthmr/skeleton"
@@ -43,10 +43,20 @@ def _points(xyz: np.ndarray, store: str) -> list[Any]:
     return [Point(x=x, y=y, z=z) for x, y, z in np.asarray(xyz, dtype=np.float64).tolist()]
 
 
-def _marker(frame: FrameResult, ns: str, marker_id: int, kind: int, style: MarkerStyle, store: str,
-            colour: tuple[float, float, float], alpha: float, scale: float, points: list[Any]) -> Any:
+def _marker(
+    frame: FrameResult,
+    ns: str,
+    marker_id: int,
+    kind: int,
+    style: MarkerStyle,
+    store: str,
+    colour: tuple[float, float, float],
+    alpha: float,
+    scale: float,
+    points: list[Any],
+) -> Any:
     types = get_typestore(store).types
-    life_sec, life_nsec = divmod(int(round(style.lifetime_s * 1e9)), 1_000_000_000)
+    life_sec, life_nsec = divmod(round(style.lifetime_s * 1e9), 1_000_000_000)
     return types["visualization_msgs/msg/Marker"](
         header=header(frame.stamp_ns, frame.frame_id, store),
         ns=ns,
@@ -75,24 +85,59 @@ def _marker(frame: FrameResult, ns: str, marker_id: int, kind: int, style: Marke
     )
 
 
-def person_markers(frame: FrameResult, person: PersonResult, faces: np.ndarray | None, with_mesh: bool,
-                   style: MarkerStyle, store: str = DEFAULT_STORE) -> list[Any]:
+def person_markers(
+    frame: FrameResult,
+    person: PersonResult,
+    faces: np.ndarray | None,
+    with_mesh: bool,
+    style: MarkerStyle,
+    store: str = DEFAULT_STORE,
+) -> list[Any]:
     """Skeleton (always) and mesh (when asked and vertices exist) of one person."""
     colour = track_colour(person.track_id)
     joints = np.asarray(person.joints3d, dtype=np.float64).reshape(-1, 3)
-    bones = bones_for(person.joint_set, len(joints))
+    bones = [(a, b) for a, b in SKELETON_EDGES.get(person.joint_set, ()) if max(a, b) < len(joints)]
     segments = joints[np.asarray(bones, dtype=np.int64).reshape(-1)] if bones else np.zeros((0, 3))
-    markers = [_marker(frame, SKELETON_NS, int(person.track_id), LINE_LIST, style, store, colour, 1.0,
-                       style.line_width_m, _points(segments, store))]
+    markers = [
+        _marker(
+            frame,
+            SKELETON_NS,
+            int(person.track_id),
+            LINE_LIST,
+            style,
+            store,
+            colour,
+            1.0,
+            style.line_width_m,
+            _points(segments, store),
+        )
+    ]
     if with_mesh and faces is not None and person.vertices is not None:
         corners = np.asarray(person.vertices)[np.asarray(faces).reshape(-1)]  # (3F, 3)
-        markers.append(_marker(frame, MESH_NS, int(person.track_id), TRIANGLE_LIST, style, store, colour,
-                               style.mesh_alpha, 1.0, _points(corners, store)))
+        markers.append(
+            _marker(
+                frame,
+                MESH_NS,
+                int(person.track_id),
+                TRIANGLE_LIST,
+                style,
+                store,
+                colour,
+                style.mesh_alpha,
+                1.0,
+                _points(corners, store),
+            )
+        )
     return markers
 
 
-def frame_markers(frame: FrameResult, faces: np.ndarray | None = None, with_mesh: bool = True,
-                  style: MarkerStyle | None = None, store: str = DEFAULT_STORE) -> Any:
+def frame_markers(
+    frame: FrameResult,
+    faces: np.ndarray | None = None,
+    with_mesh: bool = True,
+    style: MarkerStyle | None = None,
+    store: str = DEFAULT_STORE,
+) -> Any:
     """MarkerArray for every person of a frame (empty array when nobody is there)."""
     style = style or MarkerStyle()
     markers = [m for p in frame.persons for m in person_markers(frame, p, faces, with_mesh, style, store)]

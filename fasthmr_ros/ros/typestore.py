@@ -11,7 +11,8 @@ pip installs copy the files themselves into the package.
 
 from __future__ import annotations
 
-from functools import lru_cache
+import os
+from functools import cache
 from pathlib import Path
 
 from rosbags.typesys import Stores, get_types_from_msg
@@ -37,22 +38,36 @@ STORES = {"humble": Stores.ROS2_HUMBLE, "jazzy": Stores.ROS2_JAZZY}
 DEFAULT_STORE = "jazzy"
 
 
+def msg_dirs() -> list[Path]:
+    """Where our .msg files may be, most specific first.
+
+    - `fasthmr_ros/ros/msg/`: package data (a symlink to the top-level msg/ in the source tree,
+      real files in a wheel);
+    - the source tree's top-level `msg/`;
+    - `<prefix>/share/fasthmr_ros/msg/` of every ROS 2 install prefix (colcon installs msg/
+      there; the symlink above does not survive CMake's install of the Python tree).
+    """
+    here = Path(__file__).resolve().parent
+    prefixes = [Path(p) for p in os.environ.get("AMENT_PREFIX_PATH", "").split(os.pathsep) if p]
+    return [here / "msg", here.parents[1] / "msg", *(p / "share" / MSG_PACKAGE / "msg" for p in prefixes)]
+
+
 def msg_dir() -> Path:
-    """Directory holding this package's .msg files."""
-    return Path(__file__).resolve().parent / "msg"
+    """The first of `msg_dirs()` that holds .msg files."""
+    for candidate in msg_dirs():
+        if candidate.is_dir() and any(candidate.glob("*.msg")):
+            return candidate
+    searched = ", ".join(str(p) for p in msg_dirs())
+    raise FastHMRError(f"cannot find this package's .msg files (searched {searched})")
 
 
 def own_msg_texts() -> dict[str, str]:
     """`fasthmr_ros/msg/Name` -> .msg text, for every file in `msg_dir()`."""
     files = sorted(msg_dir().glob("*.msg"))
-    if not files:
-        raise FastHMRError(
-            f"no .msg files in {msg_dir()}: the package is installed without its message definitions"
-        )
     return {f"{MSG_PACKAGE}/msg/{f.stem}": f.read_text(encoding="utf-8") for f in files}
 
 
-@lru_cache(maxsize=None)
+@cache
 def get_typestore(store: str = DEFAULT_STORE) -> Typestore:
     """The ROS 2 `store` ("humble" | "jazzy") typestore with vision_msgs and our messages added.
 

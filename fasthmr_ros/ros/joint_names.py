@@ -1,7 +1,7 @@
-"""Joint names and bones of the two joint sets a HumanMesh can carry (see msg/HumanMesh.msg).
+"""Joint names of the two joint sets a HumanMesh can carry, in message order (msg/HumanMesh.msg).
 
-Markers and the preview video draw skeletons from these bone lists; downstream code can map
-`joint_set` + index to a name without reading the .msg comments.
+So downstream code maps `joint_set` + index to a name without parsing .msg comments; the bones
+drawn between them live in `fasthmr_ros.viz.skeletons`.
 """
 
 from __future__ import annotations
@@ -12,8 +12,6 @@ SMPL_24 = [
     "right_collar", "head", "left_shoulder", "right_shoulder", "left_elbow", "right_elbow",
     "left_wrist", "right_wrist", "left_hand", "right_hand",
 ]  # fmt: skip
-# Parent of each SMPL joint (-1: root): the fixed SMPL kinematic tree.
-SMPL_PARENTS = [-1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17, 18, 19, 20, 21]
 
 OPENPOSE_25 = [
     "nose", "neck", "right_shoulder", "right_elbow", "right_wrist", "left_shoulder",
@@ -39,19 +37,5 @@ JOINT_NAMES: dict[str, list[str]] = {
     "smpl_45": SMPL_24 + SMPL_EXTRA_21,
 }
 
-# OpenPose BODY_25 limbs (the 25 joints every hmr2_44 set starts with).
-_OPENPOSE_BONES = [
-    (1, 8), (1, 2), (2, 3), (3, 4), (1, 5), (5, 6), (6, 7), (8, 9), (9, 10), (10, 11),
-    (8, 12), (12, 13), (13, 14), (1, 0), (0, 15), (15, 17), (0, 16), (16, 18),
-    (14, 19), (19, 20), (14, 21), (11, 22), (22, 23), (11, 24),
-]  # fmt: skip
-
-BONES: dict[str, list[tuple[int, int]]] = {
-    "hmr2_44": _OPENPOSE_BONES,
-    "smpl_45": [(p, c) for c, p in enumerate(SMPL_PARENTS) if p >= 0],
-}
-
-
-def bones_for(joint_set: str, num_joints: int) -> list[tuple[int, int]]:
-    """Bones of `joint_set` that index inside `num_joints` (unknown sets: no bones)."""
-    return [(a, b) for a, b in BONES.get(joint_set, []) if a < num_joints and b < num_joints]
+# Where the SMPL pelvis (joint 0) sits in each set: OpenPose mid_hip is SMPL joint 0 in hmr2_44.
+PELVIS_INDEX: dict[str, int] = {"hmr2_44": JOINT_NAMES["hmr2_44"].index("mid_hip"), "smpl_45": 0}

@@ -1,0 +1,464 @@
+"""rosbag2 in -> pipeline -> rosbag2 out, with every input image accounted for.
+
+Pairing is offline approximate-time sync: CameraInfo and detections (small) are read first and
+indexed by header stamp; then one pass over the bag in log order copies every record through and
+pairs each image with the nearest-stamp CameraInfo (and detections) within `slop_s`. An image
+either yields one HumanMeshArray (possibly with nobody in it) or one counted skip with a reason;
+a record that cannot be deserialised is a skip, never an abort.
+"""
+
+from __future__ import annotations
+
+import bisect
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+from rosbags.interfaces import (
+    Connection,
+    Qos,
+    QosDurability,
+    QosHistory,
+    QosLiveliness,
+    QosReliability,
+    QosTime,
+)
+from rosbags.rosbag2 import Reader, StoragePlugin, Writer
+from rosbags.rosbag2.errors import ReaderError, WriterError
+from tqdm import tqdm
+
+from fasthmr_ros.config import BagConfig
+from fasthmr_ros.errors import FastHMRError, InputError
+from fasthmr_ros.pipeline.camera import default_intrinsics
+from fasthmr_ros.pipeline.detection import Detection
+from fasthmr_ros.pipeline.images import decode_image_message
+from fasthmr_ros.pipeline.result import CameraIntrinsics, FrameResult
+from fasthmr_ros.ros import convert
+from fasthmr_ros.ros.markers import MarkerStyle, frame_markers
+from fasthmr_ros.ros.typestore import (
+    CAMERA_INFO,
+    COMPRESSED_IMAGE,
+    DETECTION_2D_ARRAY,
+    HUMAN_MESH_ARRAY,
+    IMAGE,
+    MARKER_ARRAY,
+    MESH,
+    get_typestore,
+)
+
+log = logging.getLogger(__name__)
+
+STORAGES = {"mcap": StoragePlugin.MCAP, "sqlite3": StoragePlugin.SQLITE3}
+BAG_VERSION = 9
+
+# Skip reason key -> what it means (the summary prints both).
+SKIP_REASONS = {
+    "corrupt_record": "image record could not be deserialised",
+    "image_decode": "image could not be decoded",
+    "no_camera_info": "no CameraInfo within the slop",
+    "camera_info": "CameraInfo unusable",
+    "no_detections": "no detections within the slop",
+    "detections": "detections unusable",
+    "pipeline": "pipeline failed on the frame",
+}
+
+MAX_EXAMPLES = 3  # distinct skip details kept per reason for the summary
+
+_INFINITE = QosTime(sec=9223372036, nsec=854775807)  # what rosbag2 records for "no limit"
+
+
+def _qos(depth: int, transient_local: bool) -> Qos:
+    return Qos(
+        history=QosHistory.KEEP_LAST,
+        depth=depth,
+        reliability=QosReliability.RELIABLE,
+        durability=QosDurability.TRANSIENT_LOCAL if transient_local else QosDurability.VOLATILE,
+        deadline=_INFINITE,
+        lifespan=_INFINITE,
+        liveliness=QosLiveliness.AUTOMATIC,
+        liveliness_lease_duration=_INFINITE,
+        avoid_ros_namespace_conventions=False,
+    )
+
+
+LATCHED_QOS = _qos(1, transient_local=True)
+DEFAULT_QOS = _qos(10, transient_local=False)
+
+
+class BagError(FastHMRError):
+    """The input bag cannot be used as asked (missing, unreadable, ambiguous topics)."""
+
+
+class FrameProcessor(Protocol):
+    """What the bag tool needs from the pipeline (`fasthmr_ros.pipeline.core.Pipeline`)."""
+
+    def process(
+        self,
+        image_rgb: np.ndarray,
+        camera: CameraIntrinsics,
+        stamp_ns: int,
+        frame_id: str,
+        detections: list[Detection] | None = None,
+        masks: Any = None,
+    ) -> FrameResult: ...
+
+
+FrameHook = Callable[[np.ndarray | None, FrameResult | None, str | None], None]  # (rgb, result, skip key)
+
+
+@dataclass
+class BagSummary:
+    frames_in: int = 0
+    frames_out: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)
+    skip_examples: dict[str, list[str]] = field(default_factory=dict)  # first distinct details per reason
+    persons: int = 0
+    max_persons: int = 0
+    unreadable: Counter[str] = field(default_factory=Counter)  # corrupt non-image records per topic
+    records_copied: int = 0
+    seconds: float = 0.0
+
+    @property
+    def fps(self) -> float:
+        return self.frames_out / self.seconds if self.seconds > 0 else 0.0
+
+    def skip(self, key: str, detail: str) -> None:
+        self.skipped[key] += 1
+        examples = self.skip_examples.setdefault(key, [])
+        if detail not in examples and len(examples) < MAX_EXAMPLES:
+            examples.append(detail)
+
+    def lines(self) -> list[str]:
+        out = [
+            f"frames in: {self.frames_in}, out: {self.frames_out}, skipped: {sum(self.skipped.values())}",
+        ]
+        for key, count in sorted(self.skipped.items()):
+            examples = " | ".join(self.skip_examples[key])
+            out.append(f"  skipped {count} x {key} ({SKIP_REASONS[key]}), e.g.: {examples}")
+        out.append(f"persons: {self.persons} in total, at most {self.max_persons} in one frame")
+        for topic, count in sorted(self.unreadable.items()):
+            out.append(f"unreadable records on {topic}: {count} (copied through unchanged)")
+        out.append(f"records copied through: {self.records_copied}")
+        out.append(f"time: {self.seconds:.1f} s, {self.fps:.2f} frames/s")
+        return out
+
+
+@dataclass
+class Stamped:
+    stamp_ns: int
+    msg: Any
+
+
+class StampIndex:
+    """Messages sorted by header stamp, for nearest-within-slop lookups."""
+
+    def __init__(self, items: list[Stamped]) -> None:
+        self.items = sorted(items, key=lambda s: s.stamp_ns)
+        self.stamps = [s.stamp_ns for s in self.items]
+
+    def nearest(self, stamp_ns: int, slop_ns: int) -> Any | None:
+        i = bisect.bisect_left(self.stamps, stamp_ns)
+        candidates = [j for j in (i - 1, i) if 0 <= j < len(self.items)]
+        if not candidates:
+            return None
+        best = min(candidates, key=lambda j: abs(self.stamps[j] - stamp_ns))
+        return self.items[best].msg if abs(self.stamps[best] - stamp_ns) <= slop_ns else None
+
+    def add(self, item: Stamped, keep: int) -> None:
+        """Insert in stamp order and keep only the newest `keep` (live pairing: a rolling window)."""
+        i = bisect.bisect_right(self.stamps, item.stamp_ns)
+        self.items.insert(i, item)
+        self.stamps.insert(i, item.stamp_ns)
+        del self.items[:-keep], self.stamps[:-keep]
+
+    @property
+    def newest_ns(self) -> int | None:
+        return self.stamps[-1] if self.stamps else None
+
+
+def _topics_of_types(reader: Reader, msgtypes: tuple[str, ...]) -> list[str]:
+    return sorted({c.topic for c in reader.connections if c.msgtype in msgtypes})
+
+
+def choose_topics(reader: Reader, cfg: BagConfig) -> tuple[str, str | None, str | None]:
+    """(image, camera_info or None, detections or None) topics, from the config or the bag."""
+    present = {c.topic: c.msgtype for c in reader.connections}
+    image_topics = _topics_of_types(reader, (IMAGE, COMPRESSED_IMAGE))
+    if cfg.image_topic:
+        if present.get(cfg.image_topic) not in (IMAGE, COMPRESSED_IMAGE):
+            raise BagError(
+                f"image topic {cfg.image_topic} is not an Image/CompressedImage topic of the bag; "
+                f"image topics there: {image_topics or 'none'}"
+            )
+        image = cfg.image_topic
+    elif len(image_topics) == 1:
+        image = image_topics[0]
+    else:
+        raise BagError(
+            f"the bag has {len(image_topics)} image topics {image_topics}: choose one with --image-topic"
+        )
+
+    info_topics = _topics_of_types(reader, (CAMERA_INFO,))
+    sibling = image.rsplit("/", 1)[0] + "/camera_info"
+    if cfg.camera_info_topic:
+        if present.get(cfg.camera_info_topic) != CAMERA_INFO:
+            raise BagError(
+                f"camera info topic {cfg.camera_info_topic} is not a CameraInfo topic of the bag; "
+                f"CameraInfo topics there: {info_topics or 'none'}"
+            )
+        info: str | None = cfg.camera_info_topic
+    elif sibling in info_topics:
+        info = sibling
+    elif len(info_topics) == 1:
+        info = info_topics[0]
+    elif not info_topics and cfg.use_default_intrinsics:
+        info = None
+    else:
+        raise BagError(
+            f"cannot tell which CameraInfo topic belongs to {image} (found {info_topics or 'none'}): "
+            "pass --camera-info-topic, or --default-intrinsics to use HMR 2.0's focal guess"
+        )
+
+    det_topics = _topics_of_types(reader, (DETECTION_2D_ARRAY,))
+    if cfg.detections_topic == "none":
+        detections = None
+    elif cfg.detections_topic:
+        if present.get(cfg.detections_topic) != DETECTION_2D_ARRAY:
+            raise BagError(
+                f"detections topic {cfg.detections_topic} is not a vision_msgs/Detection2DArray "
+                f"topic of the bag; Detection2DArray topics there: {det_topics or 'none'}"
+            )
+        detections = cfg.detections_topic
+    else:
+        detections = det_topics[0] if len(det_topics) == 1 else None
+    return image, info, detections
+
+
+class BagProcessor:
+    """One run of `fasthmr bag`: construct, then `run()`."""
+
+    def __init__(
+        self,
+        in_path: str | Path,
+        out_path: str | Path,
+        pipeline: FrameProcessor,
+        faces: np.ndarray | None,
+        cfg: BagConfig,
+        template_vertices: np.ndarray | None = None,
+        on_frame: FrameHook | None = None,
+        progress: bool = True,
+    ) -> None:
+        self.in_path, self.out_path = Path(in_path), Path(out_path)
+        if cfg.storage not in STORAGES:
+            raise BagError(f"unknown storage {cfg.storage!r}; choose one of {sorted(STORAGES)}")
+        if self.out_path.exists():
+            raise BagError(f"output {self.out_path} exists already; rosbag2 writers never overwrite")
+        self.pipeline, self.faces, self.cfg = pipeline, faces, cfg
+        self.template_vertices = template_vertices
+        self.on_frame = on_frame
+        self.progress = progress
+        self.store = cfg.messages.ros_store
+        self.typestore = get_typestore(self.store)
+        self.style = MarkerStyle(lifetime_s=cfg.messages.marker_lifetime_s)
+        self.summary = BagSummary()
+
+    def _open(self) -> Reader:
+        try:
+            reader = Reader(self.in_path)
+            reader.open()
+        except (FileNotFoundError, ReaderError, OSError, KeyError, ValueError) as exc:
+            raise BagError(f"cannot open {self.in_path} as a rosbag2: {exc}") from exc
+        return reader
+
+    def image_rate(self) -> float:
+        """Mean image rate of the input (Hz) from the bag's metadata; 0.0 when unknown."""
+        reader = self._open()
+        try:
+            image_topic = choose_topics(reader, self.cfg)[0]
+            count = sum(c.msgcount for c in reader.connections if c.topic == image_topic)
+            span_s = (reader.end_time - reader.start_time) / 1e9
+        finally:
+            reader.close()
+        return (count - 1) / span_s if count > 1 and span_s > 0 else 0.0
+
+    def run(self) -> BagSummary:
+        reader = self._open()
+        try:
+            image_topic, info_topic, det_topic = choose_topics(reader, self.cfg)
+            infos = self._index(reader, info_topic)
+            detections = self._index(reader, det_topic)
+            start = time.perf_counter()
+            try:
+                writer = Writer(self.out_path, version=BAG_VERSION, storage_plugin=STORAGES[self.cfg.storage])
+                writer.open()
+            except (WriterError, OSError) as exc:
+                raise BagError(f"cannot create {self.out_path}: {exc}") from exc
+            try:
+                self._copy_and_process(reader, writer, image_topic, infos, detections)
+            finally:
+                writer.close()
+            self.summary.seconds = time.perf_counter() - start
+        finally:
+            reader.close()
+        return self.summary
+
+    def _index(self, reader: Reader, topic: str | None) -> StampIndex | None:
+        """Deserialise every message of a side topic (CameraInfo, detections) by header stamp."""
+        if topic is None:
+            return None
+        items = []
+        for conn, _, raw in reader.messages([c for c in reader.connections if c.topic == topic]):
+            try:
+                msg = self.typestore.deserialize_cdr(raw, conn.msgtype)
+            except Exception:  # a corrupt record: counted, never fatal
+                self.summary.unreadable[topic] += 1
+                continue
+            items.append(Stamped(convert.time_to_ns(msg.header.stamp), msg))
+        return StampIndex(items)
+
+    def _output_connections(self, writer: Writer) -> dict[str, Connection]:
+        topics = self.cfg.outputs
+        return {
+            "humans": writer.add_connection(
+                topics.humans, HUMAN_MESH_ARRAY, typestore=self.typestore, offered_qos_profiles=[DEFAULT_QOS]
+            ),
+            "mesh": writer.add_connection(
+                topics.mesh, MESH, typestore=self.typestore, offered_qos_profiles=[LATCHED_QOS]
+            ),
+            "markers": writer.add_connection(
+                topics.markers, MARKER_ARRAY, typestore=self.typestore, offered_qos_profiles=[DEFAULT_QOS]
+            ),
+        }
+
+    def _passthrough_connections(self, reader: Reader, writer: Writer) -> dict[int, Connection]:
+        """Input connection id -> output connection with the same topic, type, definition and QoS."""
+        out: dict[int, Connection] = {}
+        made: dict[tuple[str, str], Connection] = {}
+        for conn in reader.connections:
+            key = (conn.topic, conn.msgtype)
+            if key not in made:
+                msgdef, digest = conn.msgdef.data, conn.digest
+                known = conn.msgtype in self.typestore.fielddefs
+                made[key] = writer.add_connection(
+                    conn.topic,
+                    conn.msgtype,
+                    typestore=None if (msgdef and digest) or not known else self.typestore,
+                    msgdef=msgdef if msgdef and digest else None,
+                    rihs01=digest if msgdef and digest else None,
+                    serialization_format=conn.ext.serialization_format,
+                    offered_qos_profiles=conn.ext.offered_qos_profiles,
+                )
+            out[conn.id] = made[key]
+        return out
+
+    def _copy_and_process(
+        self,
+        reader: Reader,
+        writer: Writer,
+        image_topic: str,
+        infos: StampIndex | None,
+        detections: StampIndex | None,
+    ) -> None:
+        outputs = self._output_connections(writer)
+        try:
+            passthrough = self._passthrough_connections(reader, writer)
+        except WriterError as exc:
+            raise BagError(f"cannot copy the input topics: {exc}") from exc
+        if self.faces is not None:
+            mesh = convert.mesh_msg(self.faces, self.template_vertices, self.store)
+            writer.write(outputs["mesh"], reader.start_time, self.typestore.serialize_cdr(mesh, MESH))
+        n_images = sum(c.msgcount for c in reader.connections if c.topic == image_topic)
+        bar = tqdm(total=n_images, unit="frame", desc="fasthmr bag", disable=not self.progress)
+        with bar:
+            for conn, timestamp, raw in reader.messages():
+                writer.write(passthrough[conn.id], timestamp, raw)
+                self.summary.records_copied += 1
+                if conn.topic != image_topic:
+                    continue
+                for key, msg in self._frame_outputs(conn, raw, infos, detections):
+                    writer.write(outputs[key], timestamp, msg)
+                bar.update(1)
+                bar.set_postfix(persons=self.summary.persons, skipped=sum(self.summary.skipped.values()))
+
+    def _frame_outputs(
+        self, conn: Connection, raw: bytes, infos: StampIndex | None, detections: StampIndex | None
+    ) -> Iterator[tuple[str, bytes]]:
+        """Process one image record; yields (output key, CDR) or records one skip."""
+        self.summary.frames_in += 1
+        try:
+            frame, rgb = self._process(conn, raw, infos, detections)
+        except _SkipFrameError as skip:
+            self.summary.skip(skip.key, skip.detail)
+            if self.on_frame:
+                self.on_frame(skip.rgb, None, skip.key)
+            return
+        self.summary.frames_out += 1
+        self.summary.persons += len(frame.persons)
+        self.summary.max_persons = max(self.summary.max_persons, len(frame.persons))
+        messages = self.cfg.messages
+        humans = convert.frame_to_msg(frame, messages.publish_vertices, self.store)
+        yield "humans", self.typestore.serialize_cdr(humans, HUMAN_MESH_ARRAY)
+        markers = frame_markers(frame, self.faces, messages.mesh_markers, self.style, self.store)
+        yield "markers", self.typestore.serialize_cdr(markers, MARKER_ARRAY)
+        if self.on_frame:
+            self.on_frame(rgb, frame, None)
+
+    def _process(
+        self, conn: Connection, raw: bytes, infos: StampIndex | None, detections: StampIndex | None
+    ) -> tuple[FrameResult, np.ndarray]:
+        try:
+            image_msg = self.typestore.deserialize_cdr(raw, conn.msgtype)
+            stamp = convert.time_to_ns(image_msg.header.stamp)
+            frame_id = image_msg.header.frame_id
+        except Exception as exc:  # foreign bytes: any parse failure is this record's problem only
+            raise _SkipFrameError("corrupt_record", f"{type(exc).__name__}: {exc}") from exc
+        try:
+            rgb = decode_image_message(image_msg)
+        except InputError as exc:
+            raise _SkipFrameError("image_decode", str(exc)) from exc
+        height, width = rgb.shape[:2]
+        slop = round(self.cfg.slop_s * 1e9)
+        camera = self._camera(infos, stamp, slop, width, height, rgb)
+        dets = None
+        if detections is not None:
+            det_msg = detections.nearest(stamp, slop)
+            if det_msg is None:
+                raise _SkipFrameError("no_detections", f"image stamp {stamp} ns", rgb)
+            try:
+                dets = convert.detections_from_msg(det_msg)
+            except InputError as exc:
+                raise _SkipFrameError("detections", str(exc), rgb) from exc
+        try:
+            frame = self.pipeline.process(rgb, camera, stamp, frame_id, detections=dets)
+        except Exception as exc:  # one bad frame never aborts the run; the summary names it
+            log.debug("pipeline failed on frame %d", stamp, exc_info=True)
+            raise _SkipFrameError("pipeline", f"{type(exc).__name__}: {exc}", rgb) from exc
+        return frame, rgb
+
+    def _camera(
+        self, infos: StampIndex | None, stamp: int, slop: int, width: int, height: int, rgb: np.ndarray
+    ) -> CameraIntrinsics:
+        if infos is None:
+            return default_intrinsics(width, height)
+        info = infos.nearest(stamp, slop)
+        if info is None:
+            if self.cfg.use_default_intrinsics:
+                return default_intrinsics(width, height)
+            raise _SkipFrameError("no_camera_info", f"image stamp {stamp} ns", rgb)
+        try:
+            return convert.camera_from_info(info, width, height)
+        except InputError as exc:
+            if self.cfg.use_default_intrinsics:
+                return default_intrinsics(width, height)
+            raise _SkipFrameError("camera_info", str(exc), rgb) from exc
+
+
+class _SkipFrameError(Exception):
+    def __init__(self, key: str, detail: str, rgb: np.ndarray | None = None) -> None:
+        super().__init__(detail)
+        self.key, self.detail, self.rgb = key, detail, rgb

@@ -1,0 +1,339 @@
+"""TensorRT 10 engines from our ONNX graphs: build once per (model, GPU, TensorRT, precision,
+batch), cache, and run with pre-allocated device buffers on a private CUDA stream.
+
+An engine only runs on the GPU model and TensorRT version it was built with, so both are part of
+the cache key; the model part is a hash of the ONNX graph and weights, so re-exporting the same
+model reuses the engine while any change of weights or token schedule builds a new one. A
+timing cache (one per GPU and TensorRT version) makes later builds of related graphs faster.
+
+Device memory comes from torch (`torch.empty(..., device="cuda")`), which saves a dependency on
+pycuda or cuda-python: torch with CUDA is needed on a GPU machine anyway.
+
+INT8: `Int8Calibrator` feeds calibration crops to TensorRT's entropy calibrator (the implicit
+quantisation path, deprecated but present in TensorRT 10). Mask-ToMe graphs are calibrated with
+plain-ToMe masks (all zeros), since the calibrator cannot know the person masks of deployment.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from fasthmr_ros.assets import paths
+from fasthmr_ros.runtime.interface import INPUT_CROPS, BackendError, Runner
+from fasthmr_ros.runtime.onnx_export import onnx_hash, read_model_io
+
+log = logging.getLogger(__name__)
+
+PRECISIONS = ("fp32", "fp16", "bf16", "int8")
+TIMING_CACHE_NAME = "timing-{gpu}-trt{version}.cache"
+
+
+def import_tensorrt() -> Any:
+    """The `tensorrt` module, or BackendError saying why it cannot be used here."""
+    try:
+        import tensorrt as trt
+    except ImportError as exc:
+        raise BackendError(
+            f"TensorRT is not installed ({exc}); on a machine with an NVIDIA GPU: pip install tensorrt"
+        ) from exc
+    if not torch.cuda.is_available():
+        raise BackendError("TensorRT is installed but torch sees no CUDA GPU")
+    return trt
+
+
+def tensorrt_status() -> tuple[str | None, str]:
+    """(TensorRT version or None, a sentence saying why it can or cannot be used)."""
+    try:
+        trt = import_tensorrt()
+    except BackendError as exc:
+        return None, str(exc)
+    return trt.__version__, f"TensorRT {trt.__version__} on {torch.cuda.get_device_name()}"
+
+
+@dataclass(frozen=True)
+class EngineKey:
+    """Everything a serialized engine depends on."""
+
+    model_hash: str
+    gpu_name: str
+    tensorrt_version: str
+    precision: str
+    batch: int
+
+    def digest(self) -> str:
+        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()
+
+    def filename(self, stem: str) -> str:
+        return f"{stem}_{self.precision}_b{self.batch}_{self.digest()[:16]}.engine"
+
+
+def engine_key(
+    onnx_path: str | Path, precision: str, batch: int, gpu_name: str, trt_version: str
+) -> EngineKey:
+    if precision not in PRECISIONS:
+        raise BackendError(f"TensorRT precision {precision!r} is not one of {PRECISIONS}")
+    if batch < 1:
+        raise BackendError(f"engine batch must be >= 1, got {batch}")
+    return EngineKey(onnx_hash(onnx_path), gpu_name, trt_version, precision, batch)
+
+
+def engine_path(key: EngineKey, onnx_path: str | Path, cache_dir: str | Path | None = None) -> Path:
+    return Path(cache_dir or paths.engines_dir()) / key.filename(Path(onnx_path).stem)
+
+
+def _safe_name(text: str) -> str:
+    return "".join(c if c.isalnum() else "-" for c in text)
+
+
+def _progress_monitor(trt: Any) -> Any:
+    """A TensorRT IProgressMonitor showing each build phase as a tqdm bar (builds take minutes)."""
+
+    class TqdmMonitor(trt.IProgressMonitor):
+        def __init__(self) -> None:
+            trt.IProgressMonitor.__init__(self)
+            self.bars: dict[str, tqdm] = {}
+
+        def phase_start(self, phase_name: str, parent_phase: str | None, num_steps: int) -> None:
+            # Nested phases (parent_phase set) stack below their parent's bar.
+            depth = len(self.bars)
+            self.bars[phase_name] = tqdm(total=num_steps, desc=phase_name, position=depth, leave=depth == 0)
+
+        def step_complete(self, phase_name: str, step: int) -> bool:
+            bar = self.bars.get(phase_name)
+            if bar is not None:
+                bar.n = step + 1
+                bar.refresh()
+            return True  # False would cancel the build
+
+        def phase_finish(self, phase_name: str) -> None:
+            bar = self.bars.pop(phase_name, None)
+            if bar is not None:
+                bar.close()
+
+    return TqdmMonitor()
+
+
+def load_calibration_crops(path: str | Path) -> np.ndarray:
+    """(N, 3, 256, 256) float32 crops from an .npz with key `crops`."""
+    path = Path(path)
+    if not path.is_file():
+        raise BackendError(f"INT8 calibration file not found: {path}")
+    with np.load(path) as data:
+        if "crops" not in data:
+            raise BackendError(f"{path}: expected key 'crops' (N, 3, 256, 256), found {sorted(data.files)}")
+        crops = np.asarray(data["crops"], dtype=np.float32)
+    if crops.ndim != 4 or crops.shape[1:] != (3, 256, 256) or len(crops) == 0:
+        raise BackendError(f"{path}: 'crops' must be (N>0, 3, 256, 256), got {crops.shape}")
+    return crops
+
+
+def make_int8_calibrator(
+    trt: Any, crops: np.ndarray, batch: int, input_shapes: dict[str, tuple[int, ...]], cache_file: Path
+) -> Any:
+    """An IInt8EntropyCalibrator2 that walks `crops` in batches; other inputs are zeros."""
+
+    class Int8Calibrator(trt.IInt8EntropyCalibrator2):
+        def __init__(self) -> None:
+            trt.IInt8EntropyCalibrator2.__init__(self)
+            self.position = 0
+            self.buffers = {
+                name: torch.zeros(shape, dtype=torch.float32, device="cuda")
+                for name, shape in input_shapes.items()
+            }
+            self.bar = tqdm(total=len(crops), desc="INT8 calibration", unit="crop")
+
+        def get_batch_size(self) -> int:
+            return batch
+
+        def get_batch(self, names: list[str]) -> list[int] | None:
+            if self.position + batch > len(crops):
+                self.bar.close()
+                return None
+            chunk = torch.from_numpy(crops[self.position : self.position + batch])
+            self.buffers[INPUT_CROPS].copy_(chunk)
+            self.position += batch
+            self.bar.update(batch)
+            return [int(self.buffers[name].data_ptr()) for name in names]
+
+        def read_calibration_cache(self) -> bytes | None:
+            return cache_file.read_bytes() if cache_file.is_file() else None
+
+        def write_calibration_cache(self, cache: Any) -> None:
+            cache_file.write_bytes(bytes(cache))
+
+    return Int8Calibrator()
+
+
+def build_engine(
+    onnx_path: str | Path,
+    out_path: str | Path,
+    precision: str = "fp16",
+    batch: int = 1,
+    workspace_gb: float = 4.0,
+    timing_cache: str | Path | None = None,
+    int8_calibration: str | Path | None = None,
+) -> Path:
+    """Parse the ONNX graph, build a serialized engine at `precision`, write it to `out_path`."""
+    trt = import_tensorrt()
+    io = read_model_io(onnx_path)
+    if io.batch is not None and io.batch != batch:
+        raise BackendError(
+            f"{onnx_path} was exported with fixed batch {io.batch}; build with --batch {io.batch}"
+        )
+    if precision == "int8" and int8_calibration is None:
+        raise BackendError("an INT8 engine needs calibration crops (--int8-calib CROPS.npz)")
+    logger = trt.Logger(trt.Logger.WARNING)
+    # ScatterElements with a reduction (token merging) is served by the standard plugin library.
+    trt.init_libnvinfer_plugins(logger, "")
+    builder = trt.Builder(logger)
+    network = builder.create_network(0)  # TensorRT 10: explicit batch is the only mode
+    parser = trt.OnnxParser(network, logger)
+    if not parser.parse_from_file(str(onnx_path)):
+        errors = "; ".join(str(parser.get_error(i)) for i in range(parser.num_errors))
+        raise BackendError(f"TensorRT cannot parse {onnx_path}: {errors}")
+
+    config = builder.create_builder_config()
+    config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, int(workspace_gb * (1 << 30)))
+    if precision in ("fp16", "int8"):
+        config.set_flag(trt.BuilderFlag.FP16)
+    if precision == "bf16":
+        config.set_flag(trt.BuilderFlag.BF16)
+    input_shapes = {}
+    profile = builder.create_optimization_profile()
+    for i in range(network.num_inputs):
+        tensor = network.get_input(i)
+        shape = (batch, *tuple(tensor.shape)[1:])
+        input_shapes[tensor.name] = shape
+        if tensor.shape[0] == -1:
+            profile.set_shape(tensor.name, (1, *shape[1:]), shape, shape)
+    if io.batch is None:
+        config.add_optimization_profile(profile)
+    if precision == "int8":
+        config.set_flag(trt.BuilderFlag.INT8)
+        crops = load_calibration_crops(int8_calibration)
+        if io.batch is None:
+            config.set_calibration_profile(profile)
+        calib_cache = Path(out_path).with_suffix(".calib")
+        config.int8_calibrator = make_int8_calibrator(trt, crops, batch, input_shapes, calib_cache)
+
+    cache_bytes = b""
+    if timing_cache is not None and Path(timing_cache).is_file():
+        cache_bytes = Path(timing_cache).read_bytes()
+    cache = config.create_timing_cache(cache_bytes)
+    config.set_timing_cache(cache, ignore_mismatch=False)
+    config.progress_monitor = _progress_monitor(trt)
+
+    log.info(
+        "building a %s TensorRT engine (batch %d) from %s; this takes minutes", precision, batch, onnx_path
+    )
+    serialized = builder.build_serialized_network(network, config)
+    if serialized is None:
+        raise BackendError(
+            f"TensorRT failed to build an engine from {onnx_path} (see the TensorRT log above)"
+        )
+    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out_path.with_suffix(".partial")
+    tmp.write_bytes(bytes(serialized))
+    os.replace(tmp, out_path)
+    if timing_cache is not None:
+        Path(timing_cache).write_bytes(bytes(config.get_timing_cache().serialize()))
+    return out_path
+
+
+def ensure_engine(
+    onnx_path: str | Path,
+    precision: str = "fp16",
+    batch: int = 1,
+    cache_dir: str | Path | None = None,
+    workspace_gb: float = 4.0,
+    int8_calibration: str | Path | None = None,
+) -> Path:
+    """The cached engine for this graph on this GPU, building it first if there is none."""
+    trt = import_tensorrt()
+    gpu = torch.cuda.get_device_name()
+    key = engine_key(onnx_path, precision, batch, gpu, trt.__version__)
+    path = engine_path(key, onnx_path, cache_dir)
+    if path.is_file():
+        log.info("reusing TensorRT engine %s", path)
+        return path
+    timing = path.parent / TIMING_CACHE_NAME.format(gpu=_safe_name(gpu), version=trt.__version__)
+    build_engine(onnx_path, path, precision, batch, workspace_gb, timing, int8_calibration)
+    path.with_suffix(".json").write_text(json.dumps({**asdict(key), "onnx": str(onnx_path)}, indent=1))
+    return path
+
+
+_TORCH_DTYPES = {
+    "FLOAT": torch.float32,
+    "HALF": torch.float16,
+    "BF16": torch.bfloat16,
+    "INT32": torch.int32,
+    "INT64": torch.int64,
+    "BOOL": torch.bool,
+}
+
+
+class TensorRTRunner(Runner):
+    """A serialized engine with its I/O buffers allocated once and a private CUDA stream."""
+
+    name = "tensorrt"
+
+    def __init__(self, engine_file: str | Path, onnx_path: str | Path, precision: str, batch: int) -> None:
+        trt = import_tensorrt()
+        io = read_model_io(onnx_path)
+        super().__init__(type(io)(io.inputs, io.outputs, io.num_patches, batch), precision, "cuda")
+        self._logger = trt.Logger(trt.Logger.WARNING)
+        trt.init_libnvinfer_plugins(self._logger, "")
+        self._runtime = trt.Runtime(self._logger)
+        self.engine = self._runtime.deserialize_cuda_engine(Path(engine_file).read_bytes())
+        if self.engine is None:
+            raise BackendError(
+                f"cannot load TensorRT engine {engine_file} (built for another GPU or version?)"
+            )
+        self.context = self.engine.create_execution_context()
+        self.stream = torch.cuda.Stream()
+        self.buffers: dict[str, torch.Tensor] = {}
+        for i in range(self.engine.num_io_tensors):
+            name = self.engine.get_tensor_name(i)
+            if self.engine.get_tensor_mode(name) == trt.TensorIOMode.INPUT:
+                shape = tuple(self.engine.get_tensor_shape(name))
+                self.context.set_input_shape(name, (batch, *shape[1:]))
+        for i in range(self.engine.num_io_tensors):
+            name = self.engine.get_tensor_name(i)
+            dtype = _TORCH_DTYPES[self.engine.get_tensor_dtype(name).name]
+            shape = tuple(self.context.get_tensor_shape(name))
+            self.buffers[name] = torch.empty(shape, dtype=dtype, device="cuda")
+            self.context.set_tensor_address(name, self.buffers[name].data_ptr())
+
+    def _run(self, inputs: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        with torch.cuda.stream(self.stream):
+            for name in self.io.inputs:
+                self.buffers[name].copy_(inputs[name], non_blocking=True)
+            if not self.context.execute_async_v3(self.stream.cuda_stream):
+                raise BackendError("TensorRT execution failed")
+            out = {name: self.buffers[name].float().clone() for name in self.io.outputs}
+        self.stream.synchronize()
+        return out
+
+
+def tensorrt_runner(
+    onnx_path: str | Path,
+    precision: str = "fp16",
+    batch: int = 1,
+    cache_dir: str | Path | None = None,
+    workspace_gb: float = 4.0,
+    int8_calibration: str | Path | None = None,
+) -> TensorRTRunner:
+    """Build-once-reuse: the cached engine for `onnx_path`, wrapped in a runner."""
+    engine = ensure_engine(onnx_path, precision, batch, cache_dir, workspace_gb, int8_calibration)
+    return TensorRTRunner(engine, onnx_path, precision, batch)
