@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import argparse
+
 import numpy as np
 import pytest
 import torch
 from scipy.spatial.transform import Rotation
 
 from fasthmr_ros.config import DecoderConfig, diffusion_preset
-from fasthmr_ros.decoders import build_decoder
+from fasthmr_ros.decoders import add_decoder_arguments, build_decoder, decoder_config_from_args
 from fasthmr_ros.decoders.base import DecoderInput, RegressionDecoder
 from fasthmr_ros.decoders.data import synthetic_clips, synthetic_sequences
 from fasthmr_ros.decoders.diffusion import twist_swing as ts
@@ -256,3 +258,18 @@ def test_measure_cost_counts_macs_and_latency():
     cfg.window *= 2
     bigger = measure_cost(preset=cfg, repeats=2)
     assert bigger["macs"] > 1.5 * small["macs"]  # more frames, more work
+
+
+def test_decoder_flags_override_the_configuration_only_when_given():
+    parser = argparse.ArgumentParser()
+    add_decoder_arguments(parser)
+    base = DecoderConfig(decoder="diffusion", diffusion_model="a.pt", lookahead=3)
+    cfg = decoder_config_from_args(parser.parse_args(["--lookahead", "0", "--genhmr-model", "g.pt"]), base)
+    assert (cfg.decoder, cfg.diffusion_model, cfg.genhmr_model, cfg.lookahead) == (
+        "diffusion",
+        "a.pt",
+        "g.pt",
+        0,
+    )
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--decoder", "kalman"])
