@@ -191,8 +191,8 @@ DIFFUSION_PRESETS: dict[str, DiffusionConfig] = {
     "small": DiffusionConfig(
         preset="small",
         window=32,
-        latent_tokens=4,
-        latent_dim=32,
+        latent_tokens=8,
+        latent_dim=64,
         feature_dim=144,
         vae_width=96,
         vae_layers=3,
