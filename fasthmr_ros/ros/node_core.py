@@ -129,6 +129,8 @@ class NodeCore:
         self._marker_frame: FrameResult | None = None
         self._marker_thread: threading.Thread | None = None
         self._pending: FrameInput | None = None
+        # Called after each submit when there is no worker thread (rclpy: trigger a guard condition).
+        self.on_pending: Callable[[], None] | None = None
         self._running = False
         self._worker: threading.Thread | None = None
         self._diag_thread: threading.Thread | None = None
@@ -148,16 +150,18 @@ class NodeCore:
         self.unpaired: Counter[str] = Counter()
 
     # -- lifecycle ---------------------------------------------------------------------------
-    def start(self) -> None:
-        """Advertise, publish the latched mesh, start the worker (and diagnostics) threads."""
+    def start(self, worker: bool = True) -> None:
+        """Advertise, publish the latched mesh, start the threads. `worker=False`: no inference
+        thread; the caller runs `process_pending()` when `on_pending` tells it a frame waits."""
         if self._running:
             return
         if not self._publishers:
             self._advertise()
         self._running = True
         self._stopping.clear()
-        self._worker = threading.Thread(target=self._work, name="fasthmr-inference", daemon=True)
-        self._worker.start()
+        if worker:
+            self._worker = threading.Thread(target=self._work, name="fasthmr-inference", daemon=True)
+            self._worker.start()
         self._marker_thread = threading.Thread(target=self._marker_work, name="fasthmr-markers", daemon=True)
         self._marker_thread.start()
         if self.own_diagnostics:
@@ -216,6 +220,8 @@ class NodeCore:
                 self._dropped += 1
             self._pending = frame
             self._cond.notify()
+        if self.on_pending is not None:
+            self.on_pending()
 
     def count_malformed(self, reason: str, count: int = 1) -> None:
         with self._cond:
@@ -256,12 +262,21 @@ class NodeCore:
                     self._cond.wait()
                 if not self._running:
                     return
-                frame, self._pending = self._pending, None
+            self.process_pending()
+
+    def process_pending(self) -> bool:
+        """Process the newest pending frame, if any (the worker thread, or an executor callback
+        when `start(worker=False)`); never raises. Returns whether a frame was taken."""
+        with self._cond:
+            frame, self._pending = self._pending, None
+            if frame is None or not self._running:
+                return False
+        try:
             self._apply_changes()
-            try:
-                self._handle(frame)
-            except Exception as exc:  # the worker must survive anything one frame does
-                self._error("internal", exc)
+            self._handle(frame)
+        except Exception as exc:  # the worker must survive anything one frame does
+            self._error("internal", exc)
+        return True
 
     def _handle(self, frame: FrameInput) -> None:
         inputs = self._prepare(frame)
