@@ -70,8 +70,13 @@ def _domain(args: argparse.Namespace) -> int:
 def run(args: argparse.Namespace) -> int:
     cfg = node_config(args)
     if args.transport == "rclpy":
-        from fasthmr_ros.ros.node import run_rclpy
-
+        try:
+            from fasthmr_ros.ros.node import run_rclpy
+        except ImportError as exc:
+            raise FastHMRError(
+                f"--transport rclpy needs a sourced ROS 2 installation ({exc}); "
+                "or run with --transport dds, which needs no ROS"
+            ) from exc
         return run_rclpy(cfg, args.namespace)
     from fasthmr_ros.models.default import EMBEDDED_WARNING
     from fasthmr_ros.ros.dds_node import DdsNode
