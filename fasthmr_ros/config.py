@@ -299,6 +299,7 @@ class PipelineConfig:
     output_vertices: bool = False  # 6890 x 3 float32 per person in the results
 
 
+@dataclass
 class OutputTopicsConfig:
     """Where results go (bag tool and live node alike). Relative names resolve in the namespace."""
 
@@ -323,7 +324,9 @@ class BagConfig:
 
     image_topic: str = ""  # "" = the bag's only Image / CompressedImage topic
     camera_info_topic: str = ""  # "" = camera_info next to the image topic, else the only one
-    detections_topic: str = ""  # vision_msgs/Detection2DArray; "" = the pipeline detects
+    # vision_msgs/Detection2DArray boxes: "" = the bag's only such topic if it has exactly one,
+    # "none" = ignore upstream boxes (the pipeline detects)
+    detections_topic: str = ""
     slop_s: float = 0.05  # largest stamp difference for image / camera_info / detections pairing
     storage: str = "mcap"  # output storage: "mcap" | "sqlite3"
     use_default_intrinsics: bool = False  # no usable CameraInfo -> HMR 2.0's focal guess
@@ -331,6 +334,7 @@ class BagConfig:
     messages: MessagesConfig = field(default_factory=MessagesConfig)
 
 
+@dataclass
 class GenHMRTokenizerConfig:
     """VQ-VAE over the 21 SMPL body-joint rotations (6D). Defaults: GenHMR's 96 tokens, 2048 x 256."""
 
@@ -342,6 +346,9 @@ class GenHMRTokenizerConfig:
     num_res_blocks: int = 3
     ema_decay: float = 0.99
     commitment_weight: float = 0.25
+    # Weight of the joint-position MSE (metres^2, 24 joints at the template shape) next to the
+    # rotation MSE; higher values fit joint positions at the expense of leaf-joint twists.
+    joint_loss_weight: float = 1.0
     # A code whose EMA usage count falls below this is re-seeded from a random encoder output.
     dead_code_threshold: float = 1.0
 
@@ -377,7 +384,7 @@ class GenHMRRefinementConfig:
 
     enabled: bool = True
     steps: int = 10
-    lr: float = 0.05
+    lr: float = 0.1  # Adam step on the input embeddings (initialised N(0, 1))
     reprojection_weight: float = 1.0
     prior_weight: float = 0.1  # keeps the pose near the sampled one (rotation-matrix distance)
     embedding_weight: float = 0.0  # optional pull of the embeddings towards their start

@@ -21,7 +21,7 @@ from fasthmr_ros.pipeline.result import CameraIntrinsics
 from fasthmr_ros.ros import typestore as ours
 from fasthmr_ros.ros.bag import BAG_VERSION, STORAGES, BagError, BagProcessor
 from fasthmr_ros.ros.bag_input import CameraTopics, camera_info_message, image_message, write_camera_bag
-from fasthmr_ros.ros.convert import header
+from fasthmr_ros.samples_bag import detections_message, write_sample_bag
 from fasthmr_ros.viz.skeletons import edges_for
 
 CAMERA = CameraIntrinsics(150.0, 150.0, 64.0, 48.0, 128, 96)
@@ -184,35 +184,12 @@ def test_default_intrinsics_rescue_zero_k(pipeline: Pipeline, tmp_path: Path) ->
     assert summary.frames_out == 3 + 1 + 2
 
 
-def detection_array(stamp: int, boxes: list[tuple[str, float, list[float]]]) -> Any:
-    types = ours.get_typestore().types
-    dets = []
-    for class_id, score, (x1, y1, x2, y2) in boxes:
-        hypothesis = types["vision_msgs/msg/ObjectHypothesisWithPose"](
-            hypothesis=types["vision_msgs/msg/ObjectHypothesis"](class_id=class_id, score=score),
-            pose=types["geometry_msgs/msg/PoseWithCovariance"](
-                pose=types["geometry_msgs/msg/Pose"](
-                    position=types["geometry_msgs/msg/Point"](x=0.0, y=0.0, z=0.0),
-                    orientation=types["geometry_msgs/msg/Quaternion"](x=0.0, y=0.0, z=0.0, w=1.0),
-                ),
-                covariance=np.zeros(36),
-            ),
-        )
-        center = types["vision_msgs/msg/Pose2D"](
-            position=types["vision_msgs/msg/Point2D"](x=(x1 + x2) / 2, y=(y1 + y2) / 2), theta=0.0
-        )
-        bbox = types["vision_msgs/msg/BoundingBox2D"](center=center, size_x=x2 - x1, size_y=y2 - y1)
-        dets.append(types["vision_msgs/msg/Detection2D"](header=header(stamp, "cam"), results=[hypothesis],
-                                                         bbox=bbox, id=""))  # fmt: skip
-    return types[ours.DETECTION_2D_ARRAY](header=header(stamp, "cam"), detections=dets)
-
-
 def test_upstream_detections_drive_the_boxes(pipeline: Pipeline, tmp_path: Path) -> None:
     src = tmp_path / "in"
     write_camera_bag(src, frames(2), CAMERA, storage="sqlite3")
     store = ours.get_typestore()
-    boxes = [("person", 0.9, [4.0, 8.0, 40.0, 90.0]), ("person", 0.8, [70.0, 10.0, 120.0, 94.0]),
-             ("car", 0.99, [50.0, 50.0, 60.0, 60.0])]  # fmt: skip
+    boxes = [[4.0, 8.0, 40.0, 90.0], [70.0, 10.0, 120.0, 94.0], [50.0, 50.0, 60.0, 60.0]]
+    scores, classes = [0.9, 0.8, 0.99], ["person", "0", "car"]  # the car is not a person
     # A second bag with the same records plus detections (rosbag2 files cannot be appended to).
     full = tmp_path / "with_dets"
     with Reader(src) as reader, Writer(full, version=BAG_VERSION) as writer:
@@ -222,9 +199,13 @@ def test_upstream_detections_drive_the_boxes(pipeline: Pipeline, tmp_path: Path)
         det = writer.add_connection("/detections", ours.DETECTION_2D_ARRAY, typestore=store)
         for stamp, _ in frames(2):
             writer.write(
-                det, stamp + 5, store.serialize_cdr(detection_array(stamp, boxes), ours.DETECTION_2D_ARRAY)
+                det,
+                stamp + 5,
+                store.serialize_cdr(
+                    detections_message(boxes, stamp, "cam", scores, classes), ours.DETECTION_2D_ARRAY
+                ),
             )
-    summary = run_bag(pipeline, full, tmp_path / "out", detections_topic="/detections")
+    summary = run_bag(pipeline, full, tmp_path / "out")  # the only Detection2DArray topic is used
     assert summary.frames_out == 2 and summary.persons == 4
     humans = [
         store.deserialize_cdr(raw, ours.HUMAN_MESH_ARRAY)
@@ -275,3 +256,23 @@ def test_cli_writes_bag_preview_and_summary(tmp_path: Path, capsys: pytest.Captu
         assert image.shape == (CAMERA.height, CAMERA.width, 3)
     assert count == 3
     assert main(["bag", str(tmp_path / "nope"), str(tmp_path / "out2"), "--no-progress"]) == 2
+
+
+def test_sample_bag_demo(pipeline: Pipeline, tmp_path: Path) -> None:
+    """The embedded-default demo input: two walking stand-in people with their true boxes."""
+    src = write_sample_bag(tmp_path / "sample", num_frames=5, width=320, height=180, progress=False)
+    with Reader(src) as reader:
+        assert {c.topic: c.msgcount for c in reader.connections} == {
+            "/camera/image_raw": 5, "/camera/camera_info": 5, "/detections": 5,
+        }  # fmt: skip
+    summary = run_bag(pipeline, src, tmp_path / "out", storage="sqlite3")
+    assert (summary.frames_in, summary.frames_out, summary.persons, summary.max_persons) == (5, 5, 10, 2)
+    store = ours.get_typestore()
+    humans = [
+        store.deserialize_cdr(raw, ours.HUMAN_MESH_ARRAY)
+        for _, raw in read_all(tmp_path / "out")["/fasthmr/humans"]
+    ]
+    ids = {h.track_id for msg in humans for h in msg.humans}
+    assert len(ids) == 2  # the same two tracks throughout
+    ignored = run_bag(pipeline, src, tmp_path / "out2", detections_topic="none")
+    assert ignored.max_persons == 1  # without upstream boxes the embedded default uses the whole image

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import pickle
-from pathlib import Path
-
-import numpy as np
 import pytest
 import torch
+from eclm_fixtures import DEPTH, constructed_model
 
-from fasthmr_ros.config import model_preset
 from fasthmr_ros.errors import CheckpointError
 from fasthmr_ros.merging.eclm import (
     Calibration,
+    CalibrationError,
     CalibrationEvaluator,
     apply_merge_plan,
     greedy_window_search,
@@ -22,72 +19,13 @@ from fasthmr_ros.merging.eclm import (
 )
 from fasthmr_ros.models.body_model import BodyModel
 from fasthmr_ros.models.checkpoint import load_model, save_checkpoint
-from fasthmr_ros.models.hmr import HMR
-
-SMPL_PARENTS = [-1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17, 18, 19, 20, 21]
-DEPTH = 8
-NEAR_IDENTITY = (1, 4, 5, 6)  # blocks whose residual branches are ~0
-OUTPUT_PARAMS = ("attn.proj.weight", "attn.proj.bias", "mlp.fc2.weight", "mlp.fc2.bias")
-
-
-def write_random_smpl(path: Path, vertices: int = 6890, seed: int = 0) -> Path:
-    """A made-up SMPL-layout .pkl: a skeleton of 24 joints with vertices scattered around it."""
-    rng = np.random.default_rng(seed)
-    joints = np.zeros((24, 3))
-    for j in range(1, 24):
-        joints[j] = joints[SMPL_PARENTS[j]] + rng.normal(0, 0.12, 3)
-    owner = rng.integers(0, 24, vertices)
-    v_template = joints[owner] + rng.normal(0, 0.03, (vertices, 3))
-    regressor = np.zeros((24, vertices))
-    regressor[owner, np.arange(vertices)] = 1.0
-    regressor /= regressor.sum(axis=1, keepdims=True).clip(min=1)
-    for j in np.flatnonzero(regressor.sum(axis=1) == 0):  # a joint without vertices: nearest one
-        regressor[j, np.argmin(np.linalg.norm(v_template - joints[j], axis=1))] = 1.0
-    weights = np.zeros((vertices, 24))
-    weights[np.arange(vertices), owner] = 1.0
-    data = {
-        "v_template": v_template,
-        "shapedirs": rng.normal(0, 0.01, (vertices, 3, 10)),
-        "posedirs": np.zeros((vertices, 3, 207)),
-        "J_regressor": regressor,
-        "weights": weights,
-        "f": rng.integers(0, vertices, (400, 3)),
-        "kintree_table": np.array([[4294967295, *SMPL_PARENTS[1:]], list(range(24))], dtype=np.int64),
-    }
-    with open(path, "wb") as f:
-        pickle.dump(data, f)
-    return path
-
-
-def constructed_model(seed: int = 0) -> HMR:
-    """8 blocks; blocks 4-6 share their input-side weights and, like block 1, do almost nothing.
-
-    Merging a near-identity block i with block i+1 gives theta_{i+1}; 4..7 merge to theta_7
-    because 4-6 share every input-side tensor. Any window that drops a normal block is far off.
-    """
-    cfg = model_preset("tiny")
-    cfg.backbone.depth = DEPTH
-    torch.manual_seed(seed)
-    model = HMR(cfg).eval()
-    with torch.no_grad():
-        model.backbone.pos_embed.normal_(std=0.5)
-        template = {k: v.clone() for k, v in model.backbone.blocks[4].state_dict().items()}
-        for i in NEAR_IDENTITY:
-            block = model.backbone.blocks[i]
-            state = block.state_dict()
-            for key, value in state.items():
-                if key in OUTPUT_PARAMS:
-                    value.normal_(std=1e-5)
-                elif i in (4, 5, 6):
-                    value.copy_(template[key])
-        for p in model.smpl_head.parameters():  # make the pose read-out sensitive
-            p.mul_(2.0)
-    return model
+from fasthmr_ros.models.standin import write_standin_j19, write_standin_smpl
 
 
 @pytest.fixture(scope="module")
 def body(tmp_path_factory: pytest.TempPathFactory) -> BodyModel:
-    return BodyModel(write_random_smpl(tmp_path_factory.mktemp("smpl") / "SMPL_NEUTRAL.pkl"))
+    folder = tmp_path_factory.mktemp("body")
+    return BodyModel(write_standin_smpl(folder / "SMPL_NEUTRAL.pkl"), write_standin_j19(folder / "j19.pkl"))
 
 
 def _calibration(n: int = 6) -> Calibration:
@@ -167,3 +105,19 @@ def test_cached_and_uncached_evaluation_agree_and_labels_shift_the_base(body: Bo
     labelled = CalibrationEvaluator(model, body, Calibration(calib.crops, full.reference + noise, "smpl_24"))
     assert labelled([]) > 1.0  # 1 cm noise per axis on the labels
     assert labelled([]) == pytest.approx(mpjpe_mm(full.reference, full.reference + noise, "smpl_24"))
+
+
+def test_labels_in_the_44_joint_order_and_mismatches(body: BodyModel) -> None:
+    model = constructed_model(seed=2)
+    calib = _calibration(3)
+    with torch.no_grad():
+        out = model(calib.crops)
+    joints44 = body(out["global_orient"], out["body_pose"], out["betas"]).joints
+    assert joints44.shape[1] == 44
+    shifted = joints44 + torch.tensor([0.0, 0.0, 0.002])  # a pure translation: pelvis-aligned away
+    evaluator = CalibrationEvaluator(model, body, Calibration(calib.crops, shifted, "hmr2_44"))
+    assert evaluator([]) == pytest.approx(0.0, abs=1e-3)
+    with pytest.raises(CalibrationError, match="smpl_45"):
+        CalibrationEvaluator(model, body, Calibration(calib.crops, joints44, "smpl_45"))
+    with pytest.raises(CalibrationError, match="shape"):
+        CalibrationEvaluator(model, body, Calibration(calib.crops, joints44[:, :30], "hmr2_44"))

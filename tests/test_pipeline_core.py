@@ -237,3 +237,43 @@ def test_token_merging_with_person_masks(parts) -> None:
     np.testing.assert_allclose(auto[0].persons[0].body_pose, by_box[0].persons[0].body_pose, atol=1e-6)
     assert not np.allclose(auto[1].persons[0].body_pose, by_box[1].persons[0].body_pose)
     assert all(p.vertices is None for r in auto for p in r.persons)
+
+
+def test_build_pipeline_from_config(tmp_path: Path) -> None:
+    from fasthmr_ros.config import DecoderConfig
+    from fasthmr_ros.decoders.base import RegressionDecoder
+    from fasthmr_ros.errors import MissingFileError
+    from fasthmr_ros.pipeline.core import build_pipeline
+
+    boxes = np.array([[320.0, 320.0, 120.0, 280.0]])
+    detector_path = build_yolo_onnx(tmp_path / "det.onnx", boxes, np.array([[0.9]]))
+    cfg = PipelineConfig(detector_model=str(detector_path))
+    pipe = build_pipeline(cfg, DecoderConfig(decoder="regression"))
+    assert pipe.embedded and "embedded" in pipe.model_description
+    assert isinstance(pipe.decoder, RegressionDecoder) and pipe.detector is not None
+    result = pipe.process(_frame([]), CAMERA, 0, "cam")  # auto: no upstream boxes -> the ONNX detector
+    assert len(result.persons) == 1 and result.persons[0].joint_set == "hmr2_44"
+    with pytest.raises(MissingFileError, match="diffusion"):
+        build_pipeline(PipelineConfig(), DecoderConfig(decoder="diffusion"))
+    with pytest.raises(MissingFileError):
+        build_pipeline(PipelineConfig(detector_model=str(tmp_path / "nope.onnx")))
+
+
+def test_keypoint_model_feeds_the_decoder(parts, tmp_path: Path) -> None:
+    # One pose person at input (150, 330, 100, 300) = image box (100, 100, 200, 400) (80 px bands).
+    kpts = np.zeros((1, 17, 3))
+    kpts[0, :, 0], kpts[0, :, 1], kpts[0, :, 2] = 150.0, 330.0, 0.9  # image (150, 250): crop centre
+    path = build_yolo_onnx(
+        tmp_path / "pose.onnx", np.array([[150.0, 330.0, 100.0, 300.0]]), np.array([[0.9]]),
+        kpts.reshape(1, -1), task_metadata="pose",
+    )
+    keypoints = YoloOnnxDetector(path, score_threshold=0.5)
+    decoder = RecordingDecoder()
+    pipe = Pipeline(_estimator(parts), PipelineConfig(), decoder, keypoint_detector=keypoints)
+    box = np.array([98, 104, 203, 397.0])  # an upstream box for the same person
+    result = pipe.process(_frame([box]), CAMERA, 0, "cam", [Detection(box)])
+    assert "keypoints" in result.timings_ms
+    k2d = decoder.inputs[0].keypoints2d
+    assert k2d is not None and k2d.shape == (1, 17, 3)
+    assert float(k2d[0, :, :2].abs().max()) < 0.03  # near the crop centre
+    np.testing.assert_allclose(k2d[0, :, 2].numpy(), 0.9, atol=1e-6)

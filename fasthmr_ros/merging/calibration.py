@@ -133,13 +133,20 @@ def _video_frames(path: Path) -> Iterator[np.ndarray]:
 
 
 def _bag_frames(path: Path, topic: str | None) -> Iterator[np.ndarray]:
-    from rosbags.highlevel import AnyReader
+    from rosbags.rosbag2 import Reader
+    from rosbags.rosbag2.errors import ReaderError
 
     from fasthmr_ros.pipeline.images import decode_image_message
-    from fasthmr_ros.ros.typestore import get_typestore
+    from fasthmr_ros.ros.typestore import COMPRESSED_IMAGE, IMAGE, get_typestore
 
-    image_types = ("sensor_msgs/msg/Image", "sensor_msgs/msg/CompressedImage")
-    with AnyReader([path], default_typestore=get_typestore()) as reader:
+    typestore = get_typestore()
+    try:
+        reader = Reader(path)
+        reader.open()
+    except (FileNotFoundError, ReaderError, OSError, KeyError, ValueError) as exc:
+        raise CalibrationError(f"cannot open {path} as a rosbag2: {exc}") from exc
+    try:
+        image_types = (IMAGE, COMPRESSED_IMAGE)
         topics = sorted({c.topic for c in reader.connections if c.msgtype in image_types})
         if topic is None and len(topics) != 1:
             raise CalibrationError(f"the bag has image topics {topics or 'none'}: choose one with --topic")
@@ -148,7 +155,9 @@ def _bag_frames(path: Path, topic: str | None) -> Iterator[np.ndarray]:
         if not connections:
             raise CalibrationError(f"{chosen} is not an image topic of the bag (image topics: {topics})")
         for connection, _, raw in reader.messages(connections=connections):
-            yield decode_image_message(reader.deserialize(raw, connection.msgtype))
+            yield decode_image_message(typestore.deserialize_cdr(raw, connection.msgtype))
+    finally:
+        reader.close()
 
 
 def _is_bag(path: Path) -> bool:

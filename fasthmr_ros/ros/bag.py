@@ -138,9 +138,8 @@ class BagSummary:
             f"frames in: {self.frames_in}, out: {self.frames_out}, skipped: {sum(self.skipped.values())}",
         ]
         for key, count in sorted(self.skipped.items()):
-            out.append(
-                f"  skipped {count} x {key} ({SKIP_REASONS[key]}), e.g.: {' | '.join(self.skip_examples[key])}"
-            )
+            examples = " | ".join(self.skip_examples[key])
+            out.append(f"  skipped {count} x {key} ({SKIP_REASONS[key]}), e.g.: {examples}")
         out.append(f"persons: {self.persons} in total, at most {self.max_persons} in one frame")
         for topic, count in sorted(self.unreadable.items()):
             out.append(f"unreadable records on {topic}: {count} (copied through unchanged)")
@@ -225,11 +224,18 @@ def choose_topics(reader: Reader, cfg: BagConfig) -> tuple[str, str | None, str 
             "pass --camera-info-topic, or --default-intrinsics to use HMR 2.0's focal guess"
         )
 
-    detections = cfg.detections_topic or None
-    if detections is not None and present.get(detections) != DETECTION_2D_ARRAY:
-        raise BagError(
-            f"detections topic {detections} is not a vision_msgs/Detection2DArray topic of the bag"
-        )
+    det_topics = _topics_of_types(reader, (DETECTION_2D_ARRAY,))
+    if cfg.detections_topic == "none":
+        detections = None
+    elif cfg.detections_topic:
+        if present.get(cfg.detections_topic) != DETECTION_2D_ARRAY:
+            raise BagError(
+                f"detections topic {cfg.detections_topic} is not a vision_msgs/Detection2DArray "
+                f"topic of the bag; Detection2DArray topics there: {det_topics or 'none'}"
+            )
+        detections = cfg.detections_topic
+    else:
+        detections = det_topics[0] if len(det_topics) == 1 else None
     return image, info, detections
 
 

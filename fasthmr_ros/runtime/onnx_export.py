@@ -172,6 +172,7 @@ def export_onnx(
             # Trace-time constants (token counts, schedule) are intended: shapes are fixed per schedule.
             warnings.simplefilter("ignore", torch.jit.TracerWarning)
             warnings.simplefilter("ignore", DeprecationWarning)
+            warnings.filterwarnings("ignore", message="Constant folding", category=UserWarning)
             torch.onnx.export(
                 graph,
                 example,

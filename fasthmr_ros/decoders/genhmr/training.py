@@ -78,7 +78,7 @@ def train_tokenizer(
     metrics: dict[str, float] = {}
     for step in bar:
         batch = train_poses[torch.randint(0, train_poses.shape[0], (settings.batch_size,))]
-        losses = tokenizer_loss(tokenizer(batch), batch, cfg.commitment_weight, skeleton)
+        losses = tokenizer_loss(tokenizer(batch), batch, cfg, skeleton)
         optimiser.zero_grad(set_to_none=True)
         losses["total"].backward()
         optimiser.step()
@@ -86,7 +86,7 @@ def train_tokenizer(
         if (step + 1) % settings.eval_every == 0 or step + 1 == settings.steps:
             metrics = evaluate_tokenizer(tokenizer, val_poses, skeleton)
             bar.set_postfix(
-                loss=f"{float(losses['total']):.4f}", **{k: f"{v:.2f}" for k, v in metrics.items()}
+                loss=f"{losses['total'].item():.4f}", **{k: f"{v:.2f}" for k, v in metrics.items()}
             )
     return tokenizer, metrics
 
@@ -188,7 +188,7 @@ def train_genhmr(
         if (step + 1) % settings.eval_every == 0 or step + 1 == settings.steps:
             metrics = evaluate_genhmr(model, tokenizer, val, skeleton)
             bar.set_postfix(
-                loss=f"{float(losses['total']):.3f}", **{k: f"{v:.2f}" for k, v in metrics.items()}
+                loss=f"{losses['total'].item():.3f}", **{k: f"{v:.2f}" for k, v in metrics.items()}
             )
     return model, metrics
 
