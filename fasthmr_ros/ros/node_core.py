@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from fasthmr_ros.config import NodeConfig
+from fasthmr_ros.config import NodeConfig, OutputTopicsConfig
 from fasthmr_ros.errors import InputError
 from fasthmr_ros.pipeline.core import Pipeline
 from fasthmr_ros.pipeline.images import decode_image_message
@@ -35,8 +35,8 @@ from fasthmr_ros.ros import convert
 from fasthmr_ros.ros.joint_names import PELVIS_INDEX
 from fasthmr_ros.ros.markers import MarkerStyle, frame_markers
 from fasthmr_ros.ros.node_params import RUNTIME_PARAMETERS, ParameterError, check_value
-from fasthmr_ros.ros.transport.base import DEFAULT, LATCHED, Publisher, QosProfile, Transport
-from fasthmr_ros.ros.typestore import HUMAN_MESH_ARRAY, MARKER_ARRAY, MESH, get_typestore
+from fasthmr_ros.ros.transport.base import DEFAULT, Publisher, Transport
+from fasthmr_ros.ros.typestore import get_typestore
 from fasthmr_ros.runtime.select import BackendChoice
 
 TF_MESSAGE = "tf2_msgs/msg/TFMessage"
@@ -146,8 +146,8 @@ class NodeCore:
         self._last_marker = -float("inf")
         self._last_stamp: int | None = None
         self._error_logged: set[str] = set()
-        # Inputs that never became a frame (the DDS front end's pairer fills it; by reason).
-        self.unpaired: Counter[str] = Counter()
+        # Images that never met their partners, by reason (the DDS front end's synchroniser).
+        self.unpaired: Callable[[], dict[str, int]] = dict
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self, worker: bool = True) -> None:
@@ -172,13 +172,11 @@ class NodeCore:
 
     def _advertise(self) -> None:
         """Once per node: publishers, and the latched mesh (late joiners get it from DDS)."""
-        depth = QosProfile(depth=self.cfg.output_depth)
         cfg = self.cfg
-        self._publishers = {
-            "humans": self.transport.advertise(cfg.humans_topic, HUMAN_MESH_ARRAY, depth),
-            "mesh": self.transport.advertise(cfg.mesh_topic, MESH, LATCHED),
-            "markers": self.transport.advertise(cfg.markers_topic, MARKER_ARRAY, depth),
-        }
+        outputs = self.transport.advertise_outputs(
+            OutputTopicsConfig(humans=cfg.humans_topic, mesh=cfg.mesh_topic, markers=cfg.markers_topic)
+        )
+        self._publishers = {"humans": outputs.humans, "mesh": outputs.mesh, "markers": outputs.markers}
         if self.tf_sink is None:
             self._publishers["tf"] = self.transport.advertise(TF_TOPIC, TF_MESSAGE, DEFAULT)
         if self.own_diagnostics:
@@ -437,7 +435,7 @@ class NodeCore:
                 output_rate_hz=self._out_rate.rate(now),
                 markers_published=self._markers,
                 time_jumps=self._time_jumps,
-                unpaired=dict(self.unpaired),
+                unpaired=self.unpaired(),
             )
 
     def diagnostic_values(self) -> tuple[int, str, dict[str, str]]:
