@@ -97,6 +97,8 @@ class NodeStats:
     markers_published: int
     time_jumps: int
     unpaired: dict[str, int]  # images that never met their CameraInfo / detections, by reason
+    newest_input_ns: int | None  # stamp of the last frame submitted
+    last_output_ns: int | None  # stamp of the last frame published
 
 
 class NodeCore:
@@ -145,6 +147,8 @@ class NodeCore:
         self._last_input = 0.0
         self._last_marker = -float("inf")
         self._last_stamp: int | None = None
+        self._newest_input: int | None = None
+        self._last_output: int | None = None
         self._error_logged: set[str] = set()
         # Images that never met their partners, by reason (the DDS front end's synchroniser).
         self.unpaired: Callable[[], dict[str, int]] = dict
@@ -217,6 +221,7 @@ class NodeCore:
             if self._pending is not None:
                 self._dropped += 1
             self._pending = frame
+            self._newest_input = frame.stamp_ns
             self._cond.notify()
         if self.on_pending is not None:
             self.on_pending()
@@ -351,6 +356,7 @@ class NodeCore:
         latency_ms = (self.transport.now_ns() - result.stamp_ns) / 1e6
         with self._cond:
             self._processed += 1
+            self._last_output = result.stamp_ns
             self._out_rate.tick(now)
             self._latencies.append(latency_ms)
             self._model_ms.append(float(sum(result.timings_ms.values())))
@@ -436,6 +442,8 @@ class NodeCore:
                 markers_published=self._markers,
                 time_jumps=self._time_jumps,
                 unpaired=self.unpaired(),
+                newest_input_ns=self._newest_input,
+                last_output_ns=self._last_output,
             )
 
     def diagnostic_values(self) -> tuple[int, str, dict[str, str]]:
