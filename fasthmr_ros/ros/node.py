@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 from typing import Any
 
 import message_filters
@@ -49,7 +50,7 @@ from fasthmr_ros.ros.node_core import FrameInput, NodeCore
 from fasthmr_ros.ros.node_params import SPECS, ParameterError, check_value
 from fasthmr_ros.ros.node_setup import load_pipeline
 from fasthmr_ros.ros.transport.base import MessageCallback, Publisher, QosProfile, Transport
-from fasthmr_ros.ros.typestore import get_typestore
+from fasthmr_ros.ros.typestore import STORES, get_typestore
 
 NODE_NAME = "fasthmr_node"
 _LEVELS = {0: DiagnosticStatus.OK, 1: DiagnosticStatus.WARN, 2: DiagnosticStatus.ERROR}
@@ -188,6 +189,12 @@ class FastHMRNode(LifecycleNode):
     # -- lifecycle ---------------------------------------------------------------------------
     def on_configure(self, state: State) -> TransitionCallbackReturn:
         cfg = self.config()
+        distro = os.environ.get("ROS_DISTRO", "")
+        if distro in STORES and distro != cfg.ros_store:
+            # Standard messages differ between distros (Marker grew fields in Jazzy): the bytes
+            # we publish must follow the definitions of the ROS 2 we run in.
+            self.get_logger().info(f"ros_store {cfg.ros_store} -> {distro} (ROS_DISTRO)")
+            cfg.ros_store = distro
         try:
             loaded = load_pipeline(cfg)
         except (FastHMRError, ValueError) as exc:
@@ -254,11 +261,11 @@ class FastHMRNode(LifecycleNode):
         return super().on_deactivate(state)
 
     def on_cleanup(self, state: State) -> TransitionCallbackReturn:
-        self._release()
+        self.release()
         return TransitionCallbackReturn.SUCCESS
 
     def on_shutdown(self, state: State) -> TransitionCallbackReturn:
-        self._release()
+        self.release()
         return TransitionCallbackReturn.SUCCESS
 
     def _unsubscribe(self) -> None:
@@ -266,7 +273,8 @@ class FastHMRNode(LifecycleNode):
             self.destroy_subscription(sub.sub)
         self._subscribers, self._sync = [], None
 
-    def _release(self) -> None:
+    def release(self) -> None:
+        """Stop the worker and drop every endpoint (cleanup, shutdown, or the process ending)."""
         self._unsubscribe()
         if self.core is not None:
             self.core.stop()
@@ -328,7 +336,7 @@ def run_rclpy(cfg: NodeConfig, namespace: str = "", args: list[str] | None = Non
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:
-        node.trigger_shutdown()
+        node.release()
         node.destroy_node()
         rclpy.try_shutdown()
     return 0
@@ -346,6 +354,7 @@ def main(args: list[str] | None = None) -> int:
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:
+        node.release()
         node.destroy_node()
         rclpy.try_shutdown()
     return 0
