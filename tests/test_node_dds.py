@@ -239,7 +239,10 @@ def test_runtime_parameters_apply_to_the_next_frame(loaded: LoadedPipeline, doma
             node.set_parameter("score_threshold", 1.5)  # outside [0, 1]
         node.set_parameter("marker_rate_hz", 0.0)
         node.set_parameter("publish_tf", True)
-        node.set_parameter("score_threshold", 0.5)
+        # A re-read parameters file (SIGHUP): run-time changes apply, others wait for a restart.
+        reread = config(marker_rate_hz=0.0, publish_tf=True, score_threshold=0.5, checkpoint="/other.ckpt")
+        assert node.apply_config(reread) == ["score_threshold"]
+        assert node.cfg.checkpoint == ""
 
         def frames(n: int) -> None:
             done = node.core.stats().processed + n

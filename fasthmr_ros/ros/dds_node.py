@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import replace
 from typing import Any
 
 from fasthmr_ros.config import NodeConfig
 from fasthmr_ros.ros.node_core import FrameInput, NodeCore
+from fasthmr_ros.ros.node_params import RUNTIME_PARAMETERS, SPECS
 from fasthmr_ros.ros.node_setup import LoadedPipeline, load_pipeline
 from fasthmr_ros.ros.transport.base import QosProfile
 from fasthmr_ros.ros.transport.dds import DdsTransport
@@ -34,7 +36,7 @@ class DdsNode:
         namespace: str = "",
         loaded: LoadedPipeline | None = None,
     ) -> None:
-        self.cfg = cfg
+        self.cfg = replace(cfg)
         self.loaded = loaded or load_pipeline(cfg)
         self.transport = DdsTransport(domain_id, namespace, store=cfg.ros_store, logger=log)
         self.core = NodeCore(
@@ -117,6 +119,23 @@ class DdsNode:
 
     def set_parameter(self, name: str, value: Any) -> None:
         self.core.set_parameter(name, value)
+        setattr(self.cfg, name, value)
+
+    def apply_config(self, new: NodeConfig) -> list[str]:
+        """Apply what changed in `new` (a re-read parameters file): run-time parameters take effect
+        on the next frame; others are reported as needing a restart. Returns the names applied."""
+        applied, refused = [], []
+        for name in SPECS:
+            if getattr(new, name) == getattr(self.cfg, name):
+                continue
+            if name in RUNTIME_PARAMETERS:
+                self.set_parameter(name, getattr(new, name))
+                applied.append(name)
+            else:
+                refused.append(name)
+        if refused:
+            log.warning("not changed at run time (restart the node for these): %s", ", ".join(refused))
+        return applied
 
     def spin(self, stop: threading.Event) -> None:
         """Run until `stop` is set, logging a one-line status every 10 s."""
