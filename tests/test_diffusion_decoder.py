@@ -232,6 +232,8 @@ def test_bad_inputs_and_configuration_errors(trained):
         decoder.decode(bad)
     with pytest.raises(InputError, match="lookahead"):
         DiffusionDecoder(model, lookahead=16)
+    with pytest.raises(InputError, match="sample_steps"):
+        DiffusionDecoder(model, sample_steps=0)
     assert isinstance(build_decoder(DecoderConfig()), RegressionDecoder)
     with pytest.raises(MissingFileError, match="diffusion_model"):
         build_decoder(DecoderConfig(decoder="diffusion"))
