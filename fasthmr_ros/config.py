@@ -404,6 +404,26 @@ class GenHMRConfig:
     refinement: GenHMRRefinementConfig = field(default_factory=GenHMRRefinementConfig)
 
 
+GENHMR_PRESETS: dict[str, GenHMRConfig] = {
+    # GenHMR's reported tokenizer (96 tokens, 2048 x 256); transformer sizes are our choice.
+    "paper": GenHMRConfig(),
+    # CPU smoke runs and tests: trains in seconds.
+    "tiny": GenHMRConfig(
+        tokenizer=GenHMRTokenizerConfig(
+            num_tokens=8, codebook_size=128, code_dim=32, hidden_dim=64, num_res_blocks=2
+        ),
+        transformer=GenHMRTransformerConfig(dim=64, depth=2, heads=2, mlp_dim=128, dropout=0.0),
+    ),
+}
+
+
+def genhmr_preset(name: str) -> GenHMRConfig:
+    """A fresh copy of a named GenHMR preset."""
+    if name not in GENHMR_PRESETS:
+        raise ValueError(f"unknown GenHMR preset {name!r}; choose one of {sorted(GENHMR_PRESETS)}")
+    return from_dict(GenHMRConfig, to_dict(GENHMR_PRESETS[name]))
+
+
 @dataclass
 class RuntimeConfig:
     """How the network runs: which backend, at what precision, on which device.
@@ -452,7 +472,6 @@ class NodeConfig:
     humans_topic: str = "fasthmr/humans"  # fasthmr_ros/HumanMeshArray, one per processed image
     mesh_topic: str = "fasthmr/mesh"  # shape_msgs/Mesh, the fixed triangles, latched
     markers_topic: str = "fasthmr/markers"  # visualization_msgs/MarkerArray for RViz
-    output_depth: int = 10  # QoS depth of the per-frame outputs (reliable, volatile)
     marker_rate_hz: float = 2.0  # MarkerArray at most this often (0 = never); changes at run time
     mesh_markers: bool = True  # TRIANGLE_LIST per person in the markers (~1 MB each)
     marker_lifetime_s: float = 0.5  # lost persons vanish from RViz after this long
