@@ -302,3 +302,16 @@ def test_segment_detector_masks_guide_token_merging(parts, tmp_path: Path) -> No
         return person.body_pose
 
     assert not np.allclose(first_pose("segmentation"), first_pose("box"))
+
+
+def test_history_holds_what_a_temporal_decoder_reads(parts) -> None:
+    class LongWindowDecoder:
+        name = "long"
+        history_frames = 242  # the paper's 243-frame window minus the current frame
+
+        def decode(self, batch: DecoderInput) -> DecoderOutput:
+            return DecoderOutput(batch.global_orient, batch.body_pose, ["long"] * len(batch.track_ids))
+
+    cfg = PipelineConfig(history_window=16)
+    assert Pipeline(_estimator(parts), cfg, decoder=LongWindowDecoder()).history.window == 242
+    assert Pipeline(_estimator(parts), cfg).history.window == 16
