@@ -191,8 +191,8 @@ DIFFUSION_PRESETS: dict[str, DiffusionConfig] = {
     "small": DiffusionConfig(
         preset="small",
         window=32,
-        latent_tokens=4,
-        latent_dim=32,
+        latent_tokens=8,
+        latent_dim=64,
         feature_dim=144,
         vae_width=96,
         vae_layers=3,
@@ -472,7 +472,6 @@ class NodeConfig:
     humans_topic: str = "fasthmr/humans"  # fasthmr_ros/HumanMeshArray, one per processed image
     mesh_topic: str = "fasthmr/mesh"  # shape_msgs/Mesh, the fixed triangles, latched
     markers_topic: str = "fasthmr/markers"  # visualization_msgs/MarkerArray for RViz
-    output_depth: int = 10  # QoS depth of the per-frame outputs (reliable, volatile)
     marker_rate_hz: float = 2.0  # MarkerArray at most this often (0 = never); changes at run time
     mesh_markers: bool = True  # TRIANGLE_LIST per person in the markers (~1 MB each)
     marker_lifetime_s: float = 0.5  # lost persons vanish from RViz after this long

@@ -20,8 +20,9 @@ import cv2
 import numpy as np
 import torch
 
+from fasthmr_ros.assets.paths import standin_dir
 from fasthmr_ros.models.body_model import BodyModel
-from fasthmr_ros.models.standin import ensure_standin_assets, relaxed_pose, standin_cache_dir
+from fasthmr_ros.models.standin import ensure_standin_assets, relaxed_pose
 from fasthmr_ros.viz.overlay import render_meshes
 
 CAMERA_HEIGHT = 1.3  # metres above the floor
@@ -46,7 +47,7 @@ def sample_camera(width: int = 1280, height: int = 720) -> np.ndarray:
 
 def standin_body_model() -> BodyModel:
     """The stand-in body model (NOT SMPL), generated on first use into the cache, loaded once per cache."""
-    return _load_standin(standin_cache_dir())
+    return _load_standin(standin_dir())
 
 
 @functools.lru_cache(maxsize=2)

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import signal
 import threading
-from pathlib import Path
+from typing import Any
 
 from fasthmr_ros.config import NodeConfig, load_node_config
 from fasthmr_ros.errors import FastHMRError
 from fasthmr_ros.ros.node_params import SPECS, check_value
 
-DEFAULT_PARAMS = Path(__file__).resolve().parents[2] / "config" / "fasthmr.yaml"
+log = logging.getLogger(__name__)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -22,7 +23,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="dds: Cyclone DDS speaking the ROS 2 wire format, no ROS install needed; rclpy: a ROS 2 node",
     )
     parser.add_argument(
-        "--params", help="ROS 2 parameters YAML (default: built-in defaults = config/fasthmr.yaml)"
+        "--params",
+        help="ROS 2 parameters YAML (default: built-in defaults = config/fasthmr.yaml); SIGHUP re-reads it",
     )
     parser.add_argument("--namespace", default="", help="node namespace (relative topics resolve in it)")
     parser.add_argument(
@@ -67,11 +69,26 @@ def _domain(args: argparse.Namespace) -> int:
         raise FastHMRError(f"ROS_DOMAIN_ID must be an integer, got {os.environ['ROS_DOMAIN_ID']!r}") from exc
 
 
+def _reload(node: Any, args: argparse.Namespace) -> None:
+    """SIGHUP: re-read --params and the -p overrides; apply the run-time parameters that changed."""
+    try:
+        applied = node.apply_config(node_config(args))
+    except FastHMRError as exc:
+        log.error("reload refused, nothing changed: %s", exc)
+        return
+    log.info("reloaded parameters; changed: %s", ", ".join(applied) or "nothing")
+
+
 def run(args: argparse.Namespace) -> int:
     cfg = node_config(args)
     if args.transport == "rclpy":
-        from fasthmr_ros.ros.node import run_rclpy
-
+        try:
+            from fasthmr_ros.ros.node import run_rclpy
+        except ImportError as exc:
+            raise FastHMRError(
+                f"--transport rclpy needs a sourced ROS 2 installation ({exc}); "
+                "or run with --transport dds, which needs no ROS"
+            ) from exc
         return run_rclpy(cfg, args.namespace)
     from fasthmr_ros.models.default import EMBEDDED_WARNING
     from fasthmr_ros.ros.dds_node import DdsNode
@@ -81,6 +98,7 @@ def run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     with DdsNode(cfg, _domain(args), args.namespace) as node:
         node.activate()
+        signal.signal(signal.SIGHUP, lambda *_: _reload(node, args))
         b = node.loaded.backend
         print(
             f"fasthmr node (dds, domain {_domain(args)}): {b.backend} {b.precision} on {b.device}: {b.reason}"

@@ -24,7 +24,11 @@ from pathlib import Path
 
 import numpy as np
 import scipy.sparse
+import torch
 from smplx.vertex_ids import vertex_ids as SMPLX_VERTEX_IDS
+
+from fasthmr_ros.assets.paths import standin_dir
+from fasthmr_ros.models.rotation import rotmat_to_rot6d
 
 NUM_VERTICES = 6890
 NUM_FACES = 13776
@@ -537,11 +541,6 @@ def relaxed_pose() -> np.ndarray:
     return pose
 
 
-def rotmat_to_6d(rotmats: np.ndarray) -> np.ndarray:
-    """(...,3,3) -> (...,6): the first two columns, as HMR 2.0's 6D layout reads them back."""
-    return np.concatenate([rotmats[..., :, 0], rotmats[..., :, 1]], axis=-1)
-
-
 def write_standin_mean_params(path: str | Path) -> Path:
     """Write a STAND-IN `smpl_mean_params.npz` (keys pose (144,), shape (10,), cam (3,)).
 
@@ -553,7 +552,7 @@ def write_standin_mean_params(path: str | Path) -> Path:
     tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npz")
     np.savez(
         tmp,
-        pose=rotmat_to_6d(relaxed_pose()).reshape(-1),
+        pose=rotmat_to_rot6d(torch.as_tensor(relaxed_pose())).numpy().reshape(-1),
         shape=np.zeros(NUM_BETAS),
         cam=np.array([0.9, 0.0, 0.0]),
     )
@@ -570,13 +569,6 @@ class StandinAssets:
     mean_params: Path
 
 
-def standin_cache_dir() -> Path:
-    """`$FASTHMR_CACHE/standin` when FASTHMR_CACHE is set, else `~/.cache/fasthmr_ros/standin`."""
-    root = os.environ.get("FASTHMR_CACHE")
-    base = Path(root).expanduser() if root else Path.home() / ".cache" / "fasthmr_ros"
-    return base / "standin"
-
-
 def ensure_standin_assets(cache_dir: str | Path | None = None) -> StandinAssets:
     """Generate the STAND-IN SMPL/J19/mean-param files once (deterministic) and return their paths.
 
@@ -584,7 +576,7 @@ def ensure_standin_assets(cache_dir: str | Path | None = None) -> StandinAssets:
     with them is MEANINGLESS until the real SMPL_NEUTRAL.pkl, SMPL_to_J19.pkl and
     smpl_mean_params.npz are given. Files are regenerated when the version stamp differs.
     """
-    folder = Path(cache_dir) if cache_dir is not None else standin_cache_dir()
+    folder = Path(cache_dir) if cache_dir is not None else standin_dir()
     assets = StandinAssets(
         smpl=folder / "STANDIN_SMPL_NEUTRAL.pkl",
         j19=folder / "STANDIN_SMPL_to_J19.pkl",

@@ -1,7 +1,8 @@
 """The live node on plain Cyclone DDS (`fasthmr node --transport dds`): no ROS installation needed.
 
 Same node logic as the rclpy node (`NodeCore`); what differs is the plumbing: subscriptions on
-the DDS transport with the sensor-data QoS, `LivePairer` instead of message_filters, decoding
+the DDS transport with the sensor-data QoS, the transport's `ApproximateSync` instead of
+message_filters, decoding
 with `decode_image_message` instead of cv_bridge, and diagnostics / TF published as plain
 DiagnosticArray / TFMessage topics. Run-time parameter changes come through `set_parameter`.
 """
@@ -10,14 +11,16 @@ from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import replace
 from typing import Any
 
 from fasthmr_ros.config import NodeConfig
-from fasthmr_ros.ros.live_pairing import LivePairer, Paired
 from fasthmr_ros.ros.node_core import FrameInput, NodeCore
+from fasthmr_ros.ros.node_params import RUNTIME_PARAMETERS, SPECS
 from fasthmr_ros.ros.node_setup import LoadedPipeline, load_pipeline
 from fasthmr_ros.ros.transport.base import QosProfile
 from fasthmr_ros.ros.transport.dds import DdsTransport
+from fasthmr_ros.ros.transport.sync import ApproximateSync, InputFrame
 from fasthmr_ros.ros.typestore import CAMERA_INFO, COMPRESSED_IMAGE, DETECTION_2D_ARRAY, IMAGE
 
 log = logging.getLogger("fasthmr.node")
@@ -33,7 +36,7 @@ class DdsNode:
         namespace: str = "",
         loaded: LoadedPipeline | None = None,
     ) -> None:
-        self.cfg = cfg
+        self.cfg = replace(cfg)
         self.loaded = loaded or load_pipeline(cfg)
         self.transport = DdsTransport(domain_id, namespace, store=cfg.ros_store, logger=log)
         self.core = NodeCore(
@@ -44,12 +47,20 @@ class DdsNode:
             template_vertices=self.loaded.template_vertices,
             logger=log,
         )
-        self.pairer = LivePairer(cfg.slop_s, bool(cfg.detections_topic), self._on_pair)
-        self.core.unpaired = self.pairer.unpaired
+        self.sync = ApproximateSync(
+            self._on_pair,
+            cfg.slop_s,
+            with_detections=bool(cfg.detections_topic),
+            queue_size=cfg.queue_depth * 2,
+        )
+        self.core.unpaired = self._unpaired
         self._subscribed = False
         self._active = False
 
-    def _on_pair(self, pair: Paired) -> None:
+    def _unpaired(self) -> dict[str, int]:
+        return {"no partner within the slop": self.sync.unmatched} if self.sync.unmatched else {}
+
+    def _on_pair(self, pair: InputFrame) -> None:
         if self._active:
             self.core.submit(
                 FrameInput(pair.stamp_ns, pair.received_ns, pair.image, pair.camera_info, pair.detections)
@@ -59,7 +70,7 @@ class DdsNode:
         if not self._active:
             return
         try:
-            self.pairer.add_image(msg, received_ns)
+            self.sync.add_image(msg, received_ns)
         except Exception as exc:  # a message with a broken header: counted, never fatal
             self.core.count_malformed("image_header")
             log.debug("unusable image message: %s", exc)
@@ -85,14 +96,14 @@ class DdsNode:
         self.transport.subscribe(
             cfg.camera_info_topic,
             CAMERA_INFO,
-            lambda m, t: self._on_side(self.pairer.add_camera_info, m, t),
+            lambda m, t: self._on_side(self.sync.add_camera_info, m, t),
             sensor,
         )
         if cfg.detections_topic:
             self.transport.subscribe(
                 cfg.detections_topic,
                 DETECTION_2D_ARRAY,
-                lambda m, t: self._on_side(self.pairer.add_detections, m, t),
+                lambda m, t: self._on_side(self.sync.add_detections, m, t),
                 sensor,
             )
         self._subscribed = True
@@ -108,6 +119,23 @@ class DdsNode:
 
     def set_parameter(self, name: str, value: Any) -> None:
         self.core.set_parameter(name, value)
+        setattr(self.cfg, name, value)
+
+    def apply_config(self, new: NodeConfig) -> list[str]:
+        """Apply what changed in `new` (a re-read parameters file): run-time parameters take effect
+        on the next frame; others are reported as needing a restart. Returns the names applied."""
+        applied, refused = [], []
+        for name in SPECS:
+            if getattr(new, name) == getattr(self.cfg, name):
+                continue
+            if name in RUNTIME_PARAMETERS:
+                self.set_parameter(name, getattr(new, name))
+                applied.append(name)
+            else:
+                refused.append(name)
+        if refused:
+            log.warning("not changed at run time (restart the node for these): %s", ", ".join(refused))
+        return applied
 
     def spin(self, stop: threading.Event) -> None:
         """Run until `stop` is set, logging a one-line status every 10 s."""

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from fasthmr_ros.config import NodeConfig
+from fasthmr_ros.config import NodeConfig, OutputTopicsConfig
 from fasthmr_ros.errors import InputError
 from fasthmr_ros.pipeline.core import Pipeline
 from fasthmr_ros.pipeline.images import decode_image_message
@@ -35,8 +35,8 @@ from fasthmr_ros.ros import convert
 from fasthmr_ros.ros.joint_names import PELVIS_INDEX
 from fasthmr_ros.ros.markers import MarkerStyle, frame_markers
 from fasthmr_ros.ros.node_params import RUNTIME_PARAMETERS, ParameterError, check_value
-from fasthmr_ros.ros.transport.base import DEFAULT, LATCHED, Publisher, QosProfile, Transport
-from fasthmr_ros.ros.typestore import HUMAN_MESH_ARRAY, MARKER_ARRAY, MESH, get_typestore
+from fasthmr_ros.ros.transport.base import DEFAULT, Publisher, Transport
+from fasthmr_ros.ros.typestore import get_typestore
 from fasthmr_ros.runtime.select import BackendChoice
 
 TF_MESSAGE = "tf2_msgs/msg/TFMessage"
@@ -97,6 +97,8 @@ class NodeStats:
     markers_published: int
     time_jumps: int
     unpaired: dict[str, int]  # images that never met their CameraInfo / detections, by reason
+    newest_input_ns: int | None  # stamp of the last frame submitted
+    last_output_ns: int | None  # stamp of the last frame published
 
 
 class NodeCore:
@@ -129,6 +131,8 @@ class NodeCore:
         self._marker_frame: FrameResult | None = None
         self._marker_thread: threading.Thread | None = None
         self._pending: FrameInput | None = None
+        # Called after each submit when there is no worker thread (rclpy: trigger a guard condition).
+        self.on_pending: Callable[[], None] | None = None
         self._running = False
         self._worker: threading.Thread | None = None
         self._diag_thread: threading.Thread | None = None
@@ -143,21 +147,25 @@ class NodeCore:
         self._last_input = 0.0
         self._last_marker = -float("inf")
         self._last_stamp: int | None = None
+        self._newest_input: int | None = None
+        self._last_output: int | None = None
         self._error_logged: set[str] = set()
-        # Inputs that never became a frame (the DDS front end's pairer fills it; by reason).
-        self.unpaired: Counter[str] = Counter()
+        # Images that never met their partners, by reason (the DDS front end's synchroniser).
+        self.unpaired: Callable[[], dict[str, int]] = dict
 
     # -- lifecycle ---------------------------------------------------------------------------
-    def start(self) -> None:
-        """Advertise, publish the latched mesh, start the worker (and diagnostics) threads."""
+    def start(self, worker: bool = True) -> None:
+        """Advertise, publish the latched mesh, start the threads. `worker=False`: no inference
+        thread; the caller runs `process_pending()` when `on_pending` tells it a frame waits."""
         if self._running:
             return
         if not self._publishers:
             self._advertise()
         self._running = True
         self._stopping.clear()
-        self._worker = threading.Thread(target=self._work, name="fasthmr-inference", daemon=True)
-        self._worker.start()
+        if worker:
+            self._worker = threading.Thread(target=self._work, name="fasthmr-inference", daemon=True)
+            self._worker.start()
         self._marker_thread = threading.Thread(target=self._marker_work, name="fasthmr-markers", daemon=True)
         self._marker_thread.start()
         if self.own_diagnostics:
@@ -168,13 +176,11 @@ class NodeCore:
 
     def _advertise(self) -> None:
         """Once per node: publishers, and the latched mesh (late joiners get it from DDS)."""
-        depth = QosProfile(depth=self.cfg.output_depth)
         cfg = self.cfg
-        self._publishers = {
-            "humans": self.transport.advertise(cfg.humans_topic, HUMAN_MESH_ARRAY, depth),
-            "mesh": self.transport.advertise(cfg.mesh_topic, MESH, LATCHED),
-            "markers": self.transport.advertise(cfg.markers_topic, MARKER_ARRAY, depth),
-        }
+        outputs = self.transport.advertise_outputs(
+            OutputTopicsConfig(humans=cfg.humans_topic, mesh=cfg.mesh_topic, markers=cfg.markers_topic)
+        )
+        self._publishers = {"humans": outputs.humans, "mesh": outputs.mesh, "markers": outputs.markers}
         if self.tf_sink is None:
             self._publishers["tf"] = self.transport.advertise(TF_TOPIC, TF_MESSAGE, DEFAULT)
         if self.own_diagnostics:
@@ -215,7 +221,10 @@ class NodeCore:
             if self._pending is not None:
                 self._dropped += 1
             self._pending = frame
+            self._newest_input = frame.stamp_ns
             self._cond.notify()
+        if self.on_pending is not None:
+            self.on_pending()
 
     def count_malformed(self, reason: str, count: int = 1) -> None:
         with self._cond:
@@ -256,12 +265,21 @@ class NodeCore:
                     self._cond.wait()
                 if not self._running:
                     return
-                frame, self._pending = self._pending, None
+            self.process_pending()
+
+    def process_pending(self) -> bool:
+        """Process the newest pending frame, if any (the worker thread, or an executor callback
+        when `start(worker=False)`); never raises. Returns whether a frame was taken."""
+        with self._cond:
+            frame, self._pending = self._pending, None
+            if frame is None or not self._running:
+                return False
+        try:
             self._apply_changes()
-            try:
-                self._handle(frame)
-            except Exception as exc:  # the worker must survive anything one frame does
-                self._error("internal", exc)
+            self._handle(frame)
+        except Exception as exc:  # the worker must survive anything one frame does
+            self._error("internal", exc)
+        return True
 
     def _handle(self, frame: FrameInput) -> None:
         inputs = self._prepare(frame)
@@ -338,6 +356,7 @@ class NodeCore:
         latency_ms = (self.transport.now_ns() - result.stamp_ns) / 1e6
         with self._cond:
             self._processed += 1
+            self._last_output = result.stamp_ns
             self._out_rate.tick(now)
             self._latencies.append(latency_ms)
             self._model_ms.append(float(sum(result.timings_ms.values())))
@@ -422,7 +441,9 @@ class NodeCore:
                 output_rate_hz=self._out_rate.rate(now),
                 markers_published=self._markers,
                 time_jumps=self._time_jumps,
-                unpaired=dict(self.unpaired),
+                unpaired=self.unpaired(),
+                newest_input_ns=self._newest_input,
+                last_output_ns=self._last_output,
             )
 
     def diagnostic_values(self) -> tuple[int, str, dict[str, str]]:

@@ -44,7 +44,6 @@ SPECS: dict[str, ParamSpec] = {
     "humans_topic": ParamSpec("fasthmr_ros/HumanMeshArray output, one per processed image"),
     "mesh_topic": ParamSpec("shape_msgs/Mesh with the fixed SMPL triangles (transient local)"),
     "markers_topic": ParamSpec("visualization_msgs/MarkerArray for RViz (mesh and skeleton)"),
-    "output_depth": ParamSpec("QoS depth of the per-frame outputs (reliable, volatile)", 1, 100),
     "marker_rate_hz": ParamSpec("publish markers at most this often; 0 = never", 0.0, 60.0, runtime=True),
     "mesh_markers": ParamSpec("include a TRIANGLE_LIST mesh per person in the markers", runtime=True),
     "marker_lifetime_s": ParamSpec("markers of a lost person vanish after this long (s)", 0.0, 10.0),
