@@ -86,8 +86,8 @@ def test_time_budget_stops_early_and_returns_the_sampled_pose(case, body_model):
 def test_prior_keeps_the_pose_near_the_sampled_one(case, body_model):
     with torch.no_grad():
         sampled = full_body_pose(case["tokenizer"].decode(case["start"]))
-    loose = _run(case, body_model, prior_weight=0.0)
-    tight = _run(case, body_model, prior_weight=100.0)
+    loose = _run(case, body_model, prior_weight=0.0, steps=10)
+    tight = _run(case, body_model, prior_weight=100.0, steps=10)
     drift = lambda r: (r.body_pose - sampled).pow(2).sum()  # noqa: E731
     assert drift(tight) < 0.25 * drift(loose)
 

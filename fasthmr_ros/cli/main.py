@@ -27,6 +27,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "fetch the public HMR 2.0 data archive into the 4D-Humans cache",
     ),
     "train-decoder": ("fasthmr_ros.cli.train_decoder", "train the diffusion decoder: vae | denoiser stage"),
+    "train-tokenizer": ("fasthmr_ros.cli.train_tokenizer", "train GenHMR's pose tokenizer (VQ-VAE)"),
+    "train-genhmr": ("fasthmr_ros.cli.train_genhmr", "train GenHMR's masked transformer"),
     "merge": ("fasthmr_ros.cli.merge", "ECLM layer merging of a checkpoint on calibration data"),
     "bench": ("fasthmr_ros.cli.bench", "latency, throughput and MACs of the merging variants"),
     "export": ("fasthmr_ros.cli.export", "model (merged layers, Mask-ToMe, SMPL head) -> ONNX"),
