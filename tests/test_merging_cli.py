@@ -130,8 +130,8 @@ def test_calibration_from_a_rosbag(tmp_path: Path) -> None:
 
 def test_bench_reports_every_variant(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
-    assert main(["bench", "--model", "tiny", "--repeats", "2", "--warmup", "0", "--sections", "variants",
-                 "--json", str(out)]) == 0
+    assert main(["bench", "--model", "tiny", "--repeats", "2", "--warmup", "0",
+                 "--sections", "variants,block_scaling", "--json", str(out)]) == 0
     data = json.loads(out.read_text())
     rows = {r["variant"]: r for r in data["sections"]["variants"]["rows"]}
     assert list(rows) == ["baseline", "+ECLM", "+Mask-ToMe", "ECLM+Mask-ToMe"]
@@ -141,6 +141,9 @@ def test_bench_reports_every_variant(tmp_path: Path) -> None:
     assert 1.0 < rows["+ECLM"]["mac_ratio"] < rows["ECLM+Mask-ToMe"]["mac_ratio"]
     assert rows["+Mask-ToMe"]["mac_ratio"] > 1.3
     assert all(len(r["all_ms"]) == 2 and r["median_ms"] > 0 for r in rows.values())
+    scaling = data["sections"]["block_scaling"]["rows"]
+    assert [r["tokens"] for r in scaling] == [192, 152, 112, 90]
+    assert scaling[0]["time_ratio"] == 1.0 and scaling[-1]["token_ratio"] == pytest.approx(192 / 90, abs=1e-3)
     assert main(["bench", "--model", "tiny", "--sections", "nope"]) == 2
 
 

@@ -212,6 +212,10 @@ class Timings:
     def median_ms(self, name: str, cpu: bool = False) -> float:
         return statistics.median((self.cpu if cpu else self.wall)[name]) * 1000
 
+    def min_ms(self, name: str) -> float:
+        """The least-disturbed run: on a busy machine closer to the real cost than the median."""
+        return min(self.wall[name]) * 1000
+
 
 def interleaved_times(ctx: BenchContext, runs: dict[str, Callable[[], Any]], desc: str) -> Timings:
     """Time each run, alternating between runs every repeat."""
@@ -246,7 +250,7 @@ def variants_section(ctx: BenchContext) -> Section:
         title=f"encoder+head, {ctx.args.model if not ctx.args.checkpoint else ctx.args.checkpoint}, "
         f"batch {batch}, {ctx.device}",
         columns=["variant", "dtype", "layers", "tokens", "median_ms", "crops_per_s", "gmacs_per_crop",
-                 "speedup", "mac_ratio"],
+                 "speedup", "mac_ratio", "min_ms", "min_speedup"],
     )
     if ctx.device.type == "cpu":
         section.columns += ["cpu_ms", "cpu_speedup"]
@@ -264,6 +268,7 @@ def variants_section(ctx: BenchContext) -> Section:
         macs = {name: count_macs(fn) for name, fn in runs.items()}
         times = interleaved_times(ctx, runs, f"{dtype_name} variants")
         base_ms, base_cpu = times.median_ms("baseline"), times.median_ms("baseline", cpu=True)
+        base_min = times.min_ms("baseline")
         for v in variants:
             ms, cpu_ms = times.median_ms(v.name), times.median_ms(v.name, cpu=True)
             section.rows.append({
@@ -276,6 +281,8 @@ def variants_section(ctx: BenchContext) -> Section:
                 "gmacs_per_crop": round(macs[v.name] / batch / 1e9, 2),
                 "speedup": round(base_ms / ms, 3),
                 "mac_ratio": round(macs["baseline"] / macs[v.name], 3),
+                "min_ms": round(times.min_ms(v.name), 2),
+                "min_speedup": round(base_min / times.min_ms(v.name), 3),
                 "cpu_ms": round(cpu_ms, 2),
                 "cpu_speedup": round(base_cpu / cpu_ms, 3),
                 "all_ms": [round(t * 1000, 2) for t in times.wall[v.name]],
@@ -356,8 +363,61 @@ def pipeline_section(ctx: BenchContext) -> Section:
     return section
 
 
+def block_scaling_section(ctx: BenchContext) -> Section:
+    """One backbone block at each token count of the schedule: does time follow the token count?
+
+    Token merging saves time only as far as a block's cost shrinks with its tokens; at batch 1 a
+    CPU's matrix products lose efficiency as the token count drops, which this table shows.
+    """
+    section = Section(
+        title=f"one backbone block vs token count, batch {ctx.args.batch}, {ctx.device}",
+        columns=["dtype", "tokens", "median_ms", "ms_per_token", "time_ratio", "token_ratio"],
+    )
+    block = ctx.baseline.backbone.blocks[0]
+    grid = ctx.baseline.backbone.grid_size
+    counts = schedule_token_counts(grid[0] * grid[1])
+    for dtype_name in ctx.dtypes:
+        dtype = DTYPES[dtype_name]
+        block.to(dtype)
+        gen = torch.Generator().manual_seed(0)
+        width = ctx.baseline.config.backbone.embed_dim
+        inputs = {n: torch.randn(ctx.args.batch, n, width, generator=gen) for n in counts}
+        inputs = {n: x.to(ctx.device, dtype) for n, x in inputs.items()}
+
+        def once(x: torch.Tensor) -> Callable[[], Any]:
+            def run_block() -> Any:
+                with torch.inference_mode():
+                    return block(x)
+
+            return run_block
+
+        times = interleaved_times(ctx, {str(n): once(x) for n, x in inputs.items()}, f"{dtype_name} block")
+        full = times.median_ms(str(counts[0]))
+        for n in counts:
+            ms = times.median_ms(str(n))
+            section.rows.append({
+                "dtype": dtype_name,
+                "tokens": n,
+                "median_ms": round(ms, 2),
+                "ms_per_token": round(ms / n, 4),
+                "time_ratio": round(full / ms, 3),
+                "token_ratio": round(counts[0] / n, 3),
+            })
+        block.to(torch.float32)
+    section.notes.append("time_ratio below token_ratio = the block gets less efficient with fewer tokens")
+    return section
+
+
+def schedule_token_counts(num_tokens: int) -> list[int]:
+    """Token counts the default Mask-ToMe schedule passes through (192, 152, 112, 90)."""
+    from fasthmr_ros.merging.schedule import TokenSchedule
+
+    return TokenSchedule(tuple(MergingConfig().token_schedule)).token_counts(num_tokens)
+
+
 SECTIONS: list[tuple[str, Callable[[BenchContext], Section]]] = [
     ("variants", variants_section),
+    ("block_scaling", block_scaling_section),
     ("pipeline", pipeline_section),
 ]
 
