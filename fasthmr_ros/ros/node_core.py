@@ -226,10 +226,6 @@ class NodeCore:
         if self.on_pending is not None:
             self.on_pending()
 
-    def count_malformed(self, reason: str, count: int = 1) -> None:
-        with self._cond:
-            self._malformed[reason] += count
-
     # -- run-time parameters -----------------------------------------------------------------
     def set_parameter(self, name: str, value: Any) -> None:
         """Change a run-time parameter; applied before the next frame. ParameterError if refused."""
