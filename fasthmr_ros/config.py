@@ -191,8 +191,8 @@ DIFFUSION_PRESETS: dict[str, DiffusionConfig] = {
     "small": DiffusionConfig(
         preset="small",
         window=32,
-        latent_tokens=4,
-        latent_dim=32,
+        latent_tokens=8,
+        latent_dim=64,
         feature_dim=144,
         vae_width=96,
         vae_layers=3,
@@ -402,6 +402,26 @@ class GenHMRConfig:
     transformer: GenHMRTransformerConfig = field(default_factory=GenHMRTransformerConfig)
     sampling: GenHMRSamplingConfig = field(default_factory=GenHMRSamplingConfig)
     refinement: GenHMRRefinementConfig = field(default_factory=GenHMRRefinementConfig)
+
+
+GENHMR_PRESETS: dict[str, GenHMRConfig] = {
+    # GenHMR's reported tokenizer (96 tokens, 2048 x 256); transformer sizes are our choice.
+    "paper": GenHMRConfig(),
+    # CPU smoke runs and tests: trains in seconds.
+    "tiny": GenHMRConfig(
+        tokenizer=GenHMRTokenizerConfig(
+            num_tokens=8, codebook_size=128, code_dim=32, hidden_dim=64, num_res_blocks=2
+        ),
+        transformer=GenHMRTransformerConfig(dim=64, depth=2, heads=2, mlp_dim=128, dropout=0.0),
+    ),
+}
+
+
+def genhmr_preset(name: str) -> GenHMRConfig:
+    """A fresh copy of a named GenHMR preset."""
+    if name not in GENHMR_PRESETS:
+        raise ValueError(f"unknown GenHMR preset {name!r}; choose one of {sorted(GENHMR_PRESETS)}")
+    return from_dict(GenHMRConfig, to_dict(GENHMR_PRESETS[name]))
 
 
 @dataclass

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
 import pytest
+import yaml
 from rosbags.interfaces import QosDurability
 from rosbags.rosbag2 import Reader, Writer
 from rosbags.typesys import Stores, get_types_from_msg, get_typestore
 
+from fasthmr_ros.cli.bag import run_sample
 from fasthmr_ros.cli.main import main
 from fasthmr_ros.config import BagConfig, PipelineConfig
 from fasthmr_ros.models.default import resolve_body_model, resolve_model
@@ -21,6 +24,7 @@ from fasthmr_ros.pipeline.result import CameraIntrinsics
 from fasthmr_ros.ros import typestore as ours
 from fasthmr_ros.ros.bag import BAG_VERSION, STORAGES, BagError, BagProcessor
 from fasthmr_ros.ros.bag_input import CameraTopics, camera_info_message, image_message, write_camera_bag
+from fasthmr_ros.ros.convert import header
 from fasthmr_ros.samples_bag import detections_message, write_sample_bag
 from fasthmr_ros.viz.skeletons import edges_for
 
@@ -276,3 +280,94 @@ def test_sample_bag_demo(pipeline: Pipeline, tmp_path: Path) -> None:
     assert len(ids) == 2  # the same two tracks throughout
     ignored = run_bag(pipeline, src, tmp_path / "out2", detections_topic="none")
     assert ignored.max_persons == 1  # without upstream boxes the embedded default uses the whole image
+
+
+def test_passthrough_of_custom_types_and_colliding_topics(pipeline: Pipeline, tmp_path: Path) -> None:
+    store = get_typestore(Stores.ROS2_JAZZY)
+    status_def = "std_msgs/Header header\nstring state\nfloat64[] values\n"
+    store.register(get_types_from_msg(status_def, "my_robot/msg/Status"))
+    store.register(get_types_from_msg((ours.msg_dir() / "HumanMesh.msg").read_text(), ours.HUMAN_MESH))
+    store.register(
+        get_types_from_msg((ours.msg_dir() / "HumanMeshArray.msg").read_text(), ours.HUMAN_MESH_ARRAY)
+    )
+    src = tmp_path / "in"
+    stamp, rgb = frames(1)[0]
+    status = store.types["my_robot/msg/Status"](
+        header=header(stamp, "base"), state="ok", values=np.arange(3.0)
+    )
+    old = store.types[ours.HUMAN_MESH_ARRAY](header=header(stamp, "cam"), width=1, height=1, fx=1.0, fy=1.0,
+                                             cx=0.0, cy=0.0, intrinsics_source="", processing_time_ms=0.0,
+                                             humans=[])  # fmt: skip
+    with Writer(src, version=BAG_VERSION, storage_plugin=STORAGES["mcap"]) as writer:
+        records = [
+            (TOPICS.camera_info, ours.CAMERA_INFO, camera_info_message(CAMERA, stamp, TOPICS.frame_id)),
+            (TOPICS.image, ours.IMAGE, image_message(rgb, stamp, TOPICS.frame_id)),
+            ("/status", "my_robot/msg/Status", status),
+            ("/fasthmr/humans", ours.HUMAN_MESH_ARRAY, old),  # an earlier run's output
+        ]
+        for topic, msgtype, msg in records:
+            conn = writer.add_connection(topic, msgtype, typestore=store)
+            writer.write(conn, stamp + 1, store.serialize_cdr(msg, msgtype))
+    summary = run_bag(pipeline, src, tmp_path / "out")
+    assert summary.frames_out == 1
+    assert summary.not_copied == {"/fasthmr/humans": "replaced by this run's output"}
+    outputs = read_all(tmp_path / "out")
+    assert outputs["/status"] == read_all(src)["/status"]
+    assert len(outputs["/fasthmr/humans"]) == 1
+    copied = bag_typestore(tmp_path / "out").deserialize_cdr(outputs["/status"][0][1], "my_robot/msg/Status")
+    assert copied.state == "ok"
+
+    # Humble-era metadata: definitions but no type hashes. The hash is computed from the definition.
+    meta = src / "metadata.yaml"
+    info = yaml.safe_load(meta.read_text())
+    for topic in info["rosbag2_bagfile_information"]["topics_with_message_count"]:
+        del topic["topic_metadata"]["type_description_hash"]
+    meta.write_text(yaml.safe_dump(info))
+    summary = run_bag(pipeline, src, tmp_path / "out_humble")
+    assert "/status" not in summary.not_copied
+    with Reader(tmp_path / "out_humble") as reader:
+        status_conn = next(c for c in reader.connections if c.topic == "/status")
+    assert status_conn.digest == store.hash_rihs01("my_robot/msg/Status")
+
+
+def test_topics_without_any_definition(pipeline: Pipeline, tmp_path: Path) -> None:
+    """An sqlite3 bag stripped of definitions and hashes: standard types are declared from our
+    store; an unknown custom type cannot be, and the summary names it."""
+    src = tmp_path / "in"
+    write_camera_bag(src, frames(2), CAMERA, storage="sqlite3")
+    (db,) = src.glob("*.db3")
+    with sqlite3.connect(db) as con:
+        topic_id = con.execute(
+            "INSERT INTO topics (name, type, serialization_format, offered_qos_profiles, "
+            "type_description_hash) VALUES ('/status', 'my_robot/msg/Status', 'cdr', '', '')"
+        ).lastrowid
+        con.execute(
+            "INSERT INTO messages (topic_id, timestamp, data) VALUES (?, ?, ?)", (topic_id, T0, b"\0\1\0\0")
+        )
+        con.execute("DELETE FROM message_definitions")
+        con.execute("UPDATE topics SET type_description_hash = ''")
+    meta = src / "metadata.yaml"
+    info = yaml.safe_load(meta.read_text())
+    topics = info["rosbag2_bagfile_information"]["topics_with_message_count"]
+    for topic in topics:
+        topic["topic_metadata"]["type_description_hash"] = ""
+    status = {**topics[0]["topic_metadata"], "name": "/status", "type": "my_robot/msg/Status"}
+    topics.append({"message_count": 1, "topic_metadata": status})
+    meta.write_text(yaml.safe_dump(info))
+    with Reader(src) as reader:
+        assert {c.msgdef.data for c in reader.connections} == {""}
+    summary = run_bag(pipeline, src, tmp_path / "out")
+    assert summary.frames_out == 2
+    assert summary.not_copied == {"/status": "no message definition for my_robot/msg/Status"}
+    outputs = read_all(tmp_path / "out")
+    assert outputs[TOPICS.image] == read_all(src)[TOPICS.image]
+    assert "/status" not in outputs
+
+
+def test_sample_demo_runs_end_to_end_and_again(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_sample(tmp_path, num_frames=3) == 0
+    assert run_sample(tmp_path, num_frames=3) == 0  # reuses the sample, replaces its own output
+    printed = capsys.readouterr().out
+    assert printed.count("frames in: 3, out: 3, skipped: 0") == 2 and "EMBEDDED DEFAULT" in printed
+    assert len(read_all(tmp_path / "humans_bag")["/fasthmr/humans"]) == 3
+    assert cv2.VideoCapture(str(tmp_path / "preview.mp4")).get(cv2.CAP_PROP_FRAME_COUNT) == 3

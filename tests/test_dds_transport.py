@@ -13,14 +13,13 @@ import pytest
 from cyclonedds.builtin import BuiltinDataReader, BuiltinTopicDcpsPublication
 from cyclonedds.qos import Policy
 
-from fasthmr_ros.config import OutputTopicsConfig
 from fasthmr_ros.pipeline.result import CameraIntrinsics, FrameResult, PersonResult
-from fasthmr_ros.ros.bag_input import camera_info_message
 from fasthmr_ros.ros.convert import frame_to_msg, header, mesh_msg
+from fasthmr_ros.ros.markers import frame_markers
 from fasthmr_ros.ros.transport.base import DEFAULT, LATCHED, SENSOR_DATA
 from fasthmr_ros.ros.transport.dds import DdsTransport
 from fasthmr_ros.ros.transport.dds_types import dds_type_name, pad_to_4, strip_padding
-from fasthmr_ros.ros.typestore import CAMERA_INFO, HUMAN_MESH_ARRAY, IMAGE, MESH, get_typestore
+from fasthmr_ros.ros.typestore import CAMERA_INFO, HUMAN_MESH_ARRAY, IMAGE, MARKER_ARRAY, MESH, get_typestore
 
 TS = get_typestore()
 
@@ -190,50 +189,30 @@ def test_malformed_message_is_counted_and_skipped(domain: int) -> None:
     assert all(m.header.frame_id == "camera_optical" for m in received.items)
 
 
-def test_paired_camera_input_at_30_hz(domain: int) -> None:
-    """Image + CameraInfo published like a camera driver; the subscriber gets stamp-matched pairs."""
-    frames: list[Any] = []
-    stamps = [1_700_000_000_000_000_000 + i * 33_333_333 for i in range(10)]
-    with DdsTransport(domain) as camera, DdsTransport(domain) as node:
-        sync = node.subscribe_camera("/camera/image_raw", "/camera/camera_info", frames.append)
-        image_pub = camera.advertise("/camera/image_raw", IMAGE, DEFAULT)
-        info_pub = camera.advertise("/camera/camera_info", CAMERA_INFO, DEFAULT)
-        warm_up = Inbox()
-        node.subscribe("/camera/camera_info", CAMERA_INFO, warm_up, SENSOR_DATA)
-        early = _camera_info(stamps[0] - 10**9)  # a second before the frames: pairs with nothing
-        publish_until(warm_up, lambda: info_pub.publish(early))  # discovery done
-        for stamp in stamps:
-            info_pub.publish(_camera_info(stamp))
-            image = image_msg()
-            image.header = header(stamp, "camera_optical", "jazzy")
-            image_pub.publish(image)
-            time.sleep(1 / 30)
-        deadline = time.monotonic() + 3
-        while len(frames) < len(stamps) and time.monotonic() < deadline:
-            time.sleep(0.05)
-    got = [f.stamp_ns for f in frames]
-    assert len(got) >= 8 and set(got) <= set(stamps)  # best effort may drop, never invents
-    assert got == sorted(got)
-    for frame in frames:
-        assert frame.camera_info.header.stamp == frame.image.header.stamp
-    assert sync.matched == len(frames)
-
-
-def _camera_info(stamp: int) -> Any:
-    camera = CameraIntrinsics(100.0, 100.0, 2.5, 1.5, 5, 3)
-    return camera_info_message(camera, stamp, "camera_optical")
-
-
-def test_output_publishers_use_ros_qos(domain: int) -> None:
+def test_output_qos_and_namespace(domain: int) -> None:
     with DdsTransport(domain, namespace="robot1") as side:
-        outputs = side.advertise_outputs(OutputTopicsConfig(humans="fasthmr/humans"))
+        humans = side.advertise("fasthmr/humans", HUMAN_MESH_ARRAY, DEFAULT)
+        side.advertise("/fasthmr/mesh", MESH, LATCHED)
         reader = BuiltinDataReader(side._participant, BuiltinTopicDcpsPublication)
         deadline = time.monotonic() + 5
         seen: dict[str, Any] = {}
-        while len(seen) < 3 and time.monotonic() < deadline:
+        while len(seen) < 2 and time.monotonic() < deadline:
             seen.update({s.topic_name: s for s in reader.take(16)})
             time.sleep(0.05)
-    assert outputs.humans.topic == "/robot1/fasthmr/humans"
+    assert humans.topic == "/robot1/fasthmr/humans"
     assert seen["rt/robot1/fasthmr/humans"].type_name == "fasthmr_ros::msg::dds_::HumanMeshArray_"
+    assert seen["rt/robot1/fasthmr/humans"].qos[Policy.Durability] == Policy.Durability.Volatile
     assert seen["rt/fasthmr/mesh"].qos[Policy.Durability] == Policy.Durability.TransientLocal
-    assert seen["rt/fasthmr/markers"].qos[Policy.Durability] == Policy.Durability.Volatile
+    assert seen["rt/fasthmr/mesh"].qos[Policy.Reliability] != Policy.Reliability.BestEffort
+
+
+def test_serialised_markers_publish_as_bytes(domain: int) -> None:
+    """MarkerArray CDR from `frame_markers` goes out unchanged through `publish`."""
+    received = Inbox()
+    raw = frame_markers(_frame())
+    with DdsTransport(domain) as pub_side, DdsTransport(domain) as sub_side:
+        sub_side.subscribe_cdr("/fasthmr/markers", MARKER_ARRAY, received, DEFAULT)
+        publisher = pub_side.advertise("/fasthmr/markers", MARKER_ARRAY, DEFAULT)
+        got = publish_until(received, lambda: publisher.publish(raw))
+    assert got and got[0] == raw
+    assert len(TS.deserialize_cdr(got[0], MARKER_ARRAY).markers) == 1

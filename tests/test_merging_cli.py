@@ -142,3 +142,27 @@ def test_bench_reports_every_variant(tmp_path: Path) -> None:
     assert rows["+Mask-ToMe"]["mac_ratio"] > 1.3
     assert all(len(r["all_ms"]) == 2 and r["median_ms"] > 0 for r in rows.values())
     assert main(["bench", "--model", "tiny", "--sections", "nope"]) == 2
+
+
+def test_calibration_crops_around_detected_persons(tmp_path: Path) -> None:
+    from yolo_onnx_models import build_yolo_onnx
+
+    from fasthmr_ros.merging.calibration import best_person_box
+    from fasthmr_ros.pipeline.yolo import YoloOnnxDetector
+
+    # One anchor: a person box centred at (320, 320), 128 x 256 input pixels; score 0.9 on bright frames.
+    onnx_path = build_yolo_onnx(tmp_path / "det.onnx", np.array([[320.0, 320.0, 128.0, 256.0]]),
+                                np.array([[0.9]]))
+    detect = best_person_box(YoloOnnxDetector(onnx_path, score_threshold=0.5))
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    bright = np.full((640, 640, 3), 40, np.uint8)
+    bright[5, 5] = 255
+    for name, frame in (("a.png", bright), ("b.png", np.zeros_like(bright)), ("c.png", bright)):
+        cv2.imwrite(str(folder / name), frame)
+    calib = load_calibration(folder, person_box=detect)
+    assert len(calib) == 2  # the black frame has no person and is skipped
+    box = np.array([[256.0, 192.0, 384.0, 448.0]])
+    direct = load_calibration(_write_npz(tmp_path / "d.npz", images=np.stack([bright, bright]),
+                                         boxes=np.repeat(box, 2, axis=0)))
+    assert torch.allclose(calib.crops, direct.crops, atol=1e-4)

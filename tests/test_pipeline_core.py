@@ -277,3 +277,28 @@ def test_keypoint_model_feeds_the_decoder(parts, tmp_path: Path) -> None:
     assert k2d is not None and k2d.shape == (1, 17, 3)
     assert float(k2d[0, :, :2].abs().max()) < 0.03  # near the crop centre
     np.testing.assert_allclose(k2d[0, :, 2].numpy(), 0.9, atol=1e-6)
+
+
+def test_segment_detector_masks_guide_token_merging(parts, tmp_path: Path) -> None:
+    from fasthmr_ros.config import MergingConfig
+
+    protos = np.full((32, 160, 160), -10.0)
+    protos[0, 40:70, 70:90] = 10.0  # input rows 160..280, cols 280..360 = image rows 80..200
+    coeffs = np.zeros((1, 32))
+    coeffs[0, 0] = 1.0
+    path = build_yolo_onnx(
+        tmp_path / "seg.onnx", np.array([[320.0, 320.0, 120.0, 280.0]]), np.array([[0.9]]), coeffs, protos
+    )
+    box = np.array([260.0, 100.0, 380.0, 380.0])
+
+    def first_pose(mask_source: str) -> np.ndarray:
+        detector = YoloOnnxDetector(path, score_threshold=0.5)
+        merging = MergingConfig(mask_source=mask_source)
+        pipe = Pipeline(_estimator(parts), PipelineConfig(), detector=detector, merging=merging)
+        (person,) = pipe.process(_frame([box]), CAMERA, 0, "cam").persons
+        (track,) = pipe.tracker.tracks
+        mask = track.detection.mask  # the blob cut to the box: rows 100..200, cols 280..360
+        assert mask is not None and mask[100:199, 280:359].all() and 7900 < mask.sum() <= 8000
+        return person.body_pose
+
+    assert not np.allclose(first_pose("segmentation"), first_pose("box"))

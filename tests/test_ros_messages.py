@@ -172,28 +172,39 @@ def markers_of(msg: Any, kind: int) -> list[Any]:
     return [m for m in msg.markers if m.type == kind]
 
 
-def test_markers_skeleton_mesh_colours_and_lifetimes() -> None:
+@pytest.mark.parametrize("store", ["humble", "jazzy"])
+def test_markers_skeleton_mesh_colours_and_lifetimes(store: str) -> None:
+    """The hand-written CDR decodes with rosbags into exactly the intended markers."""
+    typestore = ours.get_typestore(store)
     faces = RNG.integers(0, 6890, size=(100, 3))
-    people = frame(person(track_id=1, vertices=True), person(track_id=2, joint_set="smpl_45"))
-    style = MarkerStyle(lifetime_s=0.25)
-    msg = TS.deserialize_cdr(TS.serialize_cdr(frame_markers(people, faces, True, style), ours.MARKER_ARRAY),
-                             ours.MARKER_ARRAY)  # fmt: skip
+    first, second = person(track_id=1, vertices=True), person(track_id=2, joint_set="smpl_45", vertices=True)
+    people = frame(first, second)
+    people.frame_id = "odd_len"  # string lengths that leave the next fields unaligned
+    style = MarkerStyle(lifetime_s=1.25)
+    raw = frame_markers(people, faces, True, style, store)
+    msg = typestore.deserialize_cdr(raw, ours.MARKER_ARRAY)
+    assert bytes(typestore.serialize_cdr(msg, ours.MARKER_ARRAY)) == raw  # byte-identical to rosbags' own
     skeletons, meshes = markers_of(msg, LINE_LIST), markers_of(msg, TRIANGLE_LIST)
-    assert [len(m.points) for m in skeletons] == [
-        2 * len(edges_for("hmr2_44")),
-        2 * len(edges_for("smpl_45")),
-    ]
-    assert len(meshes) == 1 and len(meshes[0].points) == 300  # only the person with vertices
-    first_bone = edges_for("hmr2_44")[0]
-    np.testing.assert_allclose([skeletons[0].points[0].x, skeletons[0].points[1].x],
-                               people.persons[0].joints3d[list(first_bone), 0])  # fmt: skip
-    assert all((m.lifetime.sec, m.lifetime.nanosec) == (0, 250_000_000) for m in msg.markers)
-    assert all(m.header.frame_id == "cam_optical" for m in msg.markers)
-    colour = {(m.id, m.color.r, m.color.g, m.color.b) for m in msg.markers}
-    assert len({c[1:] for c in colour}) == 2  # one colour per track, mesh and skeleton alike
-    again = frame_markers(frame(person(track_id=2)), None, True, style).markers[0]
-    assert (again.color.r, again.color.g) == pytest.approx((skeletons[1].color.r, skeletons[1].color.g))
-    assert frame_markers(frame(), None).markers == []
+    for marker, p in zip(skeletons, (first, second), strict=True):
+        bones = np.array(edges_for(p.joint_set)).reshape(-1)
+        points = np.array([(q.x, q.y, q.z) for q in marker.points])
+        np.testing.assert_allclose(points, p.joints3d[bones])
+    for marker, p in zip(meshes, (first, second), strict=True):
+        points = np.array([(q.x, q.y, q.z) for q in marker.points])
+        np.testing.assert_allclose(points, p.vertices[faces.reshape(-1)])
+    for m in msg.markers:
+        assert (m.lifetime.sec, m.lifetime.nanosec) == (1, 250_000_000)
+        assert (m.header.frame_id, m.header.stamp.sec, m.header.stamp.nanosec) == ("odd_len", 12, 345)
+        assert m.pose.orientation.w == 1.0 and m.action == 0
+    colours = {m.id: (m.color.r, m.color.g, m.color.b) for m in msg.markers}
+    assert len(set(colours.values())) == 2  # one colour per track, mesh and skeleton alike
+    alone = typestore.deserialize_cdr(
+        frame_markers(frame(person(track_id=2)), store=store), ours.MARKER_ARRAY
+    )
+    assert (alone.markers[0].color.r, alone.markers[0].color.g, alone.markers[0].color.b) == colours[2]
+    no_mesh = typestore.deserialize_cdr(frame_markers(people, faces, False, style, store), ours.MARKER_ARRAY)
+    assert {m.type for m in no_mesh.markers} == {LINE_LIST}
+    assert typestore.deserialize_cdr(frame_markers(frame(), store=store), ours.MARKER_ARRAY).markers == []
 
 
 def test_time_conversion_round_trips() -> None:

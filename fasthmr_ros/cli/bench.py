@@ -17,6 +17,7 @@ import copy
 import itertools
 import json
 import logging
+import os
 import platform
 import statistics
 import sys
@@ -131,7 +132,6 @@ class BenchContext:
 
     @cached_property
     def baseline(self) -> nn.Module:
-        from fasthmr_ros.merging.tome import TokenState  # noqa: F401  (fail early if merging is broken)
         from fasthmr_ros.models.checkpoint import load_model
         from fasthmr_ros.models.hmr import HMR
 
@@ -198,23 +198,37 @@ def count_macs(fn: Callable[[], Any]) -> float:
     return counter.get_total_flops() / 2
 
 
-def interleaved_times(
-    ctx: BenchContext, runs: dict[str, Callable[[], Any]], desc: str
-) -> dict[str, list[float]]:
-    """Seconds per call of each run, alternating between runs every repeat."""
+@dataclass
+class Timings:
+    """Seconds per call: wall clock, and CPU time of this process (all its threads).
+
+    On a shared machine the wall clock includes waiting for a core; the CPU time does not, so
+    comparing both tells contention from real cost.
+    """
+
+    wall: dict[str, list[float]]
+    cpu: dict[str, list[float]]
+
+    def median_ms(self, name: str, cpu: bool = False) -> float:
+        return statistics.median((self.cpu if cpu else self.wall)[name]) * 1000
+
+
+def interleaved_times(ctx: BenchContext, runs: dict[str, Callable[[], Any]], desc: str) -> Timings:
+    """Time each run, alternating between runs every repeat."""
     for _ in range(ctx.args.warmup):
         for fn in runs.values():
             fn()
     ctx.sync()
-    times: dict[str, list[float]] = {name: [] for name in runs}
+    timings = Timings({name: [] for name in runs}, {name: [] for name in runs})
     for _ in tqdm(range(ctx.args.repeats), desc=desc, unit="round", leave=False):
         for name, fn in runs.items():
             ctx.sync()
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             fn()
             ctx.sync()
-            times[name].append(time.perf_counter() - start)
-    return times
+            timings.wall[name].append(time.perf_counter() - start)
+            timings.cpu[name].append(time.process_time() - start_cpu)
+    return timings
 
 
 def _forward(v: Variant, crops: torch.Tensor) -> Callable[[], Any]:
@@ -234,6 +248,8 @@ def variants_section(ctx: BenchContext) -> Section:
         columns=["variant", "dtype", "layers", "tokens", "median_ms", "crops_per_s", "gmacs_per_crop",
                  "speedup", "mac_ratio"],
     )
+    if ctx.device.type == "cpu":
+        section.columns += ["cpu_ms", "cpu_speedup"]
     section.notes.append(f"ECLM: {ctx.eclm[1]}")
     schedule = list(MergingConfig().token_schedule)
     section.notes.append(f"Mask-ToMe: schedule {schedule}, elliptical person mask")
@@ -247,9 +263,9 @@ def variants_section(ctx: BenchContext) -> Section:
         runs = {v.name: _forward(v, crops) for v in variants}
         macs = {name: count_macs(fn) for name, fn in runs.items()}
         times = interleaved_times(ctx, runs, f"{dtype_name} variants")
-        base_ms = statistics.median(times["baseline"]) * 1000
+        base_ms, base_cpu = times.median_ms("baseline"), times.median_ms("baseline", cpu=True)
         for v in variants:
-            ms = statistics.median(times[v.name]) * 1000
+            ms, cpu_ms = times.median_ms(v.name), times.median_ms(v.name, cpu=True)
             section.rows.append({
                 "variant": v.name,
                 "dtype": dtype_name,
@@ -260,7 +276,10 @@ def variants_section(ctx: BenchContext) -> Section:
                 "gmacs_per_crop": round(macs[v.name] / batch / 1e9, 2),
                 "speedup": round(base_ms / ms, 3),
                 "mac_ratio": round(macs["baseline"] / macs[v.name], 3),
-                "all_ms": [round(t * 1000, 2) for t in times[v.name]],
+                "cpu_ms": round(cpu_ms, 2),
+                "cpu_speedup": round(base_cpu / cpu_ms, 3),
+                "all_ms": [round(t * 1000, 2) for t in times.wall[v.name]],
+                "all_cpu_ms": [round(t * 1000, 2) for t in times.cpu[v.name]],
             })
     for v in variants:
         v.model.to(torch.float32)
@@ -323,10 +342,10 @@ def pipeline_section(ctx: BenchContext) -> Section:
 
     runs = {v.name: run_pipeline(v) for v in chosen}
     times = interleaved_times(ctx, runs, "pipeline")
-    base_total = statistics.median(times["baseline"]) * 1000
+    base_total = times.median_ms("baseline")
     for v in chosen:
         per = {k: statistics.median(vals[-ctx.args.repeats:]) * 1000 for k, vals in stages[v.name].items()}
-        total = statistics.median(times[v.name]) * 1000
+        total = times.median_ms(v.name)
         section.rows.append({
             "variant": v.name,
             **{f"{k}_ms": round(val, 2) for k, val in per.items()},
@@ -359,13 +378,15 @@ def format_table(section: Section) -> str:
 
 
 def environment(ctx: BenchContext) -> dict[str, Any]:
-    env = {
+    env: dict[str, Any] = {
         "torch": torch.__version__,
         "python": platform.python_version(),
         "cpu": platform.processor() or platform.machine(),
         "threads": torch.get_num_threads(),
         "device": str(ctx.device),
     }
+    if hasattr(os, "getloadavg"):
+        env["load_average_1_5_15min"] = [round(v, 2) for v in os.getloadavg()]
     if ctx.device.type == "cuda":
         env["gpu"] = torch.cuda.get_device_name(ctx.device)
     return env
@@ -384,6 +405,8 @@ def run(args: argparse.Namespace) -> int:
         if name in wanted:
             results[name] = fn(ctx)
             print(format_table(results[name]), flush=True)
+    if hasattr(os, "getloadavg"):
+        print(f"load average (1, 5, 15 min) at the end: {os.getloadavg()}; cores: {os.cpu_count()}")
     if args.json:
         payload = {
             "command": " ".join(["fasthmr", *sys.argv[1:]]),

@@ -32,6 +32,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "export": ("fasthmr_ros.cli.export", "model (merged layers, Mask-ToMe, SMPL head) -> ONNX"),
     "build-engine": ("fasthmr_ros.cli.build_engine", "ONNX -> cached TensorRT engine for this GPU"),
     "node": ("fasthmr_ros.cli.node", "the live ROS 2 node: --transport dds (no ROS needed) or rclpy"),
+    "extract-features": ("fasthmr_ros.cli.extract_features", "labelled video -> decoder training features"),
 }
 
 

@@ -37,6 +37,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--limit", type=int, default=64, help="at most this many calibration frames")
     parser.add_argument("--every", type=int, default=1, help="unlabelled sources: keep every N-th frame")
     parser.add_argument("--topic", help="rosbag2 image topic (needed when the bag has several)")
+    parser.add_argument("--detector", help="YOLO ONNX model: crop unlabelled frames around the best person "
+                        "(default: the whole frame)")
     parser.add_argument("--batch-size", type=int, default=8, help="crops per forward pass")
     parser.add_argument("--cache-gb", type=float, default=2.0,
                         help="memory for cached activations (speeds the search up; 0 disables)")
@@ -44,7 +46,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from fasthmr_ros.merging.calibration import load_calibration
+    from fasthmr_ros.merging.calibration import best_person_box, load_calibration
     from fasthmr_ros.merging.eclm import CalibrationEvaluator, apply_merge_plan, greedy_window_search
     from fasthmr_ros.merging.report import plot_search, search_report, write_report
     from fasthmr_ros.models.checkpoint import load_model, save_checkpoint
@@ -60,7 +62,14 @@ def run(args: argparse.Namespace) -> int:
     if body.standin:
         log.warning("calibrating with the stand-in body: the plan is only as good as its joints")
     crop_policy = "square" if model.needs_bbox_info else "hmr2"
-    calib = load_calibration(args.calib, crop_policy, limit=args.limit, every=args.every, topic=args.topic)
+    person_box = None
+    if args.detector:
+        from fasthmr_ros.pipeline.yolo import YoloOnnxDetector
+
+        person_box = best_person_box(YoloOnnxDetector(args.detector))
+    calib = load_calibration(
+        args.calib, crop_policy, limit=args.limit, every=args.every, topic=args.topic, person_box=person_box
+    )
     labelled = calib.joints is not None
     log.info("%d calibration crops, %s", len(calib), "labelled" if labelled else "label-free")
 

@@ -74,9 +74,9 @@ def _settings(args: argparse.Namespace) -> TrainSettings:
 
 
 def run(args: argparse.Namespace) -> int:
-    body_model = body_model_from_args(args)
     settings = _settings(args)
     if args.stage == "vae":
+        body_model = body_model_from_args(args)
         cfg = diffusion_preset(args.preset)
         if args.synthetic:
             clips = synthetic_clips(args.synthetic, args.frames, cfg.fps, args.seed)
@@ -109,6 +109,6 @@ def run(args: argparse.Namespace) -> int:
         else:
             raise InputError("give --sequences PATH (feature-sequence npz files) or --synthetic N")
         log.info("training the latent denoiser on %d sequences", len(sequences))
-        train_denoiser(args.vae, sequences, body_model, args.out, settings, args.resume)
+        train_denoiser(args.vae, sequences, args.out, settings, args.resume)
     print(f"wrote {args.out}")
     return 0

@@ -8,15 +8,17 @@ Labelled npz layout (all arrays; uint8 images are RGB):
 - `joint_set` (string, optional, default `smpl_24`): the joint order of `joints_3d`, either
   `smpl_24` (SMPL kinematic joints) or the body model's set (`hmr2_44` with SMPL_to_J19.pkl).
 
-Unlabelled sources give one crop per frame around the whole frame (there is no detector in the
-calibration path): use footage where a person fills a good part of the view, or write an npz
-with boxes. The unmerged model's own joints are then the reference (label-free ECLM).
+Unlabelled sources give one crop per frame: around the best-scoring person of a detector when
+one is given (frames without a person are skipped), else around the whole frame. The unmerged
+model's own joints are then the reference (label-free ECLM).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -27,6 +29,11 @@ from fasthmr_ros.merging.eclm import JOINT_SET_SMPL24, Calibration, CalibrationE
 from fasthmr_ros.models.hmr import CROP_SIZE, IMAGE_MEAN, IMAGE_STD
 from fasthmr_ros.pipeline.camera import bbox_info, default_intrinsics
 from fasthmr_ros.pipeline.crop import crop_persons
+
+if TYPE_CHECKING:
+    from fasthmr_ros.pipeline.yolo import YoloOnnxDetector
+
+log = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mkv", ".mov", ".webm", ".m4v")
@@ -60,7 +67,7 @@ class _CropCollector:
         self, joints: torch.Tensor | None = None, joint_set: str = JOINT_SET_SMPL24
     ) -> Calibration:
         if not self.crops:
-            raise CalibrationError("the calibration source gave no frames")
+            raise CalibrationError("the calibration source gave no usable frames")
         return Calibration(torch.cat(self.crops), joints, joint_set, bbox_info=torch.cat(self.infos))
 
 
@@ -164,16 +171,31 @@ def _is_bag(path: Path) -> bool:
     return path.suffix in BAG_SUFFIXES or (path.is_dir() and (path / "metadata.yaml").is_file())
 
 
+PersonBox = Callable[[np.ndarray], np.ndarray | None]  # RGB frame -> (4,) box, or None: skip it
+
+
+def best_person_box(detector: YoloOnnxDetector) -> PersonBox:
+    """A detector's highest-scoring person box per frame (None when it finds nobody)."""
+
+    def box(frame: np.ndarray) -> np.ndarray | None:
+        found = detector.detect(frame)
+        return max(found, key=lambda d: d.score).bbox if found else None
+
+    return box
+
+
 def load_calibration(
     path: str | Path,
     crop_policy: str = "hmr2",
     limit: int | None = 64,
     every: int = 1,
     topic: str | None = None,
+    person_box: PersonBox | None = None,
 ) -> Calibration:
     """Any supported source -> Calibration.
 
-    Unlabelled sources keep every `every`-th frame, at most `limit` of them.
+    Unlabelled sources keep every `every`-th frame, at most `limit` of them; with `person_box`
+    each frame is cropped around the box it returns and skipped when it returns None.
     """
     path = Path(path)
     if not path.exists():
@@ -193,12 +215,19 @@ def load_calibration(
             f"{path}: not an npz, image folder, video ({', '.join(VIDEO_SUFFIXES)}) or rosbag2"
         )
     collector = _CropCollector(crop_policy)
+    skipped = 0
     with tqdm(total=limit, desc="reading calibration frames", unit="frame") as bar:
         for index, frame in enumerate(frames):
             if index % every:
                 continue
-            collector.add(frame)
+            box = None if person_box is None else person_box(frame)
+            if person_box is not None and box is None:
+                skipped += 1
+                continue
+            collector.add(frame, box)
             bar.update()
             if limit is not None and len(collector.crops) >= limit:
                 break
+    if skipped:
+        log.info("%d calibration frames had no detected person and were skipped", skipped)
     return collector.calibration()

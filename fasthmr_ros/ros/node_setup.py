@@ -47,7 +47,7 @@ class RunnerEstimator(MeshEstimator):
         info = None
         if self.model.needs_bbox_info:
             info = bbox_info(torch.from_numpy(batch.centers), torch.from_numpy(batch.sizes), camera)
-        out = self.runner(batch.crops, model_kwargs.get("person_mask"), info)
+        out = self.runner(batch.crops, bbox_info=info, person_mask=model_kwargs.get("person_mask"))
         return {k: v.to(self.device) for k, v in out.items()}
 
 

@@ -22,10 +22,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from fasthmr_ros.config import OutputTopicsConfig
-from fasthmr_ros.ros import typestore as names
-from fasthmr_ros.ros.transport.sync import ApproximateSync, InputFrame
-
 
 @dataclass(frozen=True)
 class QosProfile:
@@ -52,14 +48,13 @@ class Publisher(ABC):
 
     @abstractmethod
     def publish(self, msg: Any) -> None:
-        """Serialise a rosbags message object of `msgtype` and send it."""
+        """Send a rosbags message object of `msgtype`, or its CDR bytes as they are (like rclpy's
+        `publish`, which also takes serialised messages)."""
 
-
-@dataclass
-class OutputPublishers:
-    humans: Publisher  # fasthmr_ros/HumanMeshArray
-    mesh: Publisher  # shape_msgs/Mesh, transient local: publish once
-    markers: Publisher  # visualization_msgs/MarkerArray
+    @abstractmethod
+    def publish_cdr(self, cdr: bytes) -> None:
+        """Send an already serialised message (CDR with its 4-byte header), e.g. the MarkerArray
+        from `markers.frame_markers`; rclpy publishers accept such bytes as they are."""
 
 
 class Transport(ABC):
@@ -87,35 +82,6 @@ class Transport(ABC):
     @abstractmethod
     def advertise(self, topic: str, msgtype: str, qos: QosProfile) -> Publisher:
         """A publisher for `topic`."""
-
-    def subscribe_camera(
-        self,
-        image_topic: str,
-        camera_info_topic: str,
-        on_frame: Callable[[InputFrame], None],
-        slop_s: float = 0.05,
-        detections_topic: str | None = None,
-        compressed: bool = False,
-    ) -> ApproximateSync:
-        """Paired Image (or CompressedImage) + CameraInfo (+ detections), all with the sensor-data
-        QoS (best effort matches best-effort and reliable publishers alike). The returned
-        synchroniser counts matched and unmatched images."""
-        sync = ApproximateSync(on_frame, slop_s, with_detections=detections_topic is not None)
-        self.subscribe(
-            image_topic, names.COMPRESSED_IMAGE if compressed else names.IMAGE, sync.add_image, SENSOR_DATA
-        )
-        self.subscribe(camera_info_topic, names.CAMERA_INFO, sync.add_camera_info, SENSOR_DATA)
-        if detections_topic is not None:
-            self.subscribe(detections_topic, names.DETECTION_2D_ARRAY, sync.add_detections, SENSOR_DATA)
-        return sync
-
-    def advertise_outputs(self, topics: OutputTopicsConfig) -> OutputPublishers:
-        """The three output topics with the QoS their consumers expect (the mesh latched)."""
-        return OutputPublishers(
-            humans=self.advertise(topics.humans, names.HUMAN_MESH_ARRAY, DEFAULT),
-            mesh=self.advertise(topics.mesh, names.MESH, LATCHED),
-            markers=self.advertise(topics.markers, names.MARKER_ARRAY, DEFAULT),
-        )
 
     @abstractmethod
     def close(self) -> None:

@@ -52,10 +52,12 @@ class DdsPublisher(Publisher):
         self._transport, self._writer, self._struct = transport, writer, struct
 
     def publish(self, msg: Any) -> None:
-        self.publish_cdr(self._transport.typestore.serialize_cdr(msg, self.msgtype))
+        if isinstance(msg, (bytes, bytearray, memoryview)):
+            self.publish_cdr(bytes(msg))
+        else:
+            self.publish_cdr(self._transport.typestore.serialize_cdr(msg, self.msgtype))
 
     def publish_cdr(self, cdr: bytes) -> None:
-        """Send already-serialised CDR (4-byte encapsulation header included)."""
         self._writer.write(outgoing(self._struct, bytes(cdr)))
 
 
