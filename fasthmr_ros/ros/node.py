@@ -73,7 +73,13 @@ class RclpyPublisher(Publisher):
         self._transport, self._publisher = transport, publisher
 
     def publish(self, msg: Any) -> None:
-        self._publisher.publish(bytes(self._transport.typestore.serialize_cdr(msg, self.msgtype)))
+        if isinstance(msg, (bytes, bytearray, memoryview)):
+            self.publish_cdr(bytes(msg))
+        else:
+            self.publish_cdr(bytes(self._transport.typestore.serialize_cdr(msg, self.msgtype)))
+
+    def publish_cdr(self, cdr: bytes) -> None:
+        self._publisher.publish(cdr)  # rclpy publishes bytes as a serialised message
 
 
 class RclpyTransport(Transport):
