@@ -366,7 +366,7 @@ class NodeCore:
                 self._marker_cond.notify()
 
     def _marker_work(self) -> None:
-        """Markers off the inference thread: a mesh TRIANGLE_LIST is ~0.5 s of Python per person."""
+        """Markers off the inference thread, newest frame only: RViz output never delays inference."""
         while True:
             with self._marker_cond:
                 while self._running and self._marker_frame is None:
