@@ -232,6 +232,8 @@ def test_bad_inputs_and_configuration_errors(trained):
         decoder.decode(bad)
     with pytest.raises(InputError, match="lookahead"):
         DiffusionDecoder(model, lookahead=16)
+    with pytest.raises(InputError, match="sample_steps"):
+        DiffusionDecoder(model, sample_steps=0)
     assert isinstance(build_decoder(DecoderConfig()), RegressionDecoder)
     with pytest.raises(MissingFileError, match="diffusion_model"):
         build_decoder(DecoderConfig(decoder="diffusion"))
@@ -273,3 +275,15 @@ def test_decoder_flags_override_the_configuration_only_when_given():
     )
     with pytest.raises(SystemExit):
         parser.parse_args(["--decoder", "kalman"])
+
+
+def test_build_decoder_loads_genhmr_lazily(tmp_path):
+    from fasthmr_ros.decoders.genhmr.checkpoint import save_genhmr
+    from fasthmr_ros.decoders.genhmr.decoder import GenHMRDecoder
+    from tests.genhmr_fixtures import tiny_models
+
+    save_genhmr(tmp_path / "genhmr.pt", *tiny_models())
+    decoder = build_decoder(DecoderConfig(decoder="genhmr", genhmr_model=str(tmp_path / "genhmr.pt")))
+    assert isinstance(decoder, GenHMRDecoder) and decoder.name == "genhmr"
+    with pytest.raises(MissingFileError, match="genhmr_model"):
+        build_decoder(DecoderConfig(decoder="genhmr"))

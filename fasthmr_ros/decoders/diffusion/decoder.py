@@ -69,12 +69,15 @@ class DiffusionDecoder:
             raise InputError(f"lookahead must be in 0..{model.cfg.window - 1}, got {lookahead}")
         if min_history < 2:
             raise InputError("min_history must be >= 2 (one frame has no motion to decode)")
+        if sample_steps < 1:
+            raise InputError(f"sample_steps must be >= 1, got {sample_steps}")
         self.device = torch.device(device)
         self.model = model.to(self.device).eval().requires_grad_(False)
         self.cfg = model.cfg
         self.lookahead = lookahead
         self.sample_steps = sample_steps
         self.min_history = max(min_history, lookahead + 1)
+        # One fixed starting noise for every person and frame (see DiffusionModel.infer).
         generator = torch.Generator().manual_seed(seed)
         self.noise = torch.randn(1, self.cfg.latent_tokens, self.cfg.latent_dim, generator=generator).to(
             self.device
