@@ -258,3 +258,19 @@ def test_runtime_parameters_apply_to_the_next_frame(loaded: LoadedPipeline, doma
     assert transform.header.frame_id == FRAME and transform.child_frame_id.startswith("body_")
     q = transform.transform.rotation
     assert np.isclose(q.x**2 + q.y**2 + q.z**2 + q.w**2, 1.0)
+
+
+def test_deactivate_stops_processing_and_activate_resumes(loaded: LoadedPipeline, domain: int) -> None:
+    with start(loaded, domain) as node, DdsTransport(domain) as side:
+        camera = Camera(side)
+        warm_up(camera, node)
+        node.deactivate()
+        assert not node.core.running
+        frames_in = node.core.stats().frames_in
+        for _ in range(10):
+            camera.send()
+            time.sleep(0.03)
+        assert node.core.stats().frames_in == frames_in  # inputs ignored while inactive
+        node.activate()
+        processed = node.core.stats().processed
+        assert send_until(camera.send, lambda: node.core.stats().processed > processed)

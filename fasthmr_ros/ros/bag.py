@@ -173,6 +173,17 @@ class StampIndex:
         best = min(candidates, key=lambda j: abs(self.stamps[j] - stamp_ns))
         return self.items[best].msg if abs(self.stamps[best] - stamp_ns) <= slop_ns else None
 
+    def add(self, item: Stamped, keep: int) -> None:
+        """Insert in stamp order and keep only the newest `keep` (live pairing: a rolling window)."""
+        i = bisect.bisect_right(self.stamps, item.stamp_ns)
+        self.items.insert(i, item)
+        self.stamps.insert(i, item.stamp_ns)
+        del self.items[:-keep], self.stamps[:-keep]
+
+    @property
+    def newest_ns(self) -> int | None:
+        return self.stamps[-1] if self.stamps else None
+
 
 def _topics_of_types(reader: Reader, msgtypes: tuple[str, ...]) -> list[str]:
     return sorted({c.topic for c in reader.connections if c.msgtype in msgtypes})

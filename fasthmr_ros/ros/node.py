@@ -73,7 +73,13 @@ class RclpyPublisher(Publisher):
         self._transport, self._publisher = transport, publisher
 
     def publish(self, msg: Any) -> None:
-        self._publisher.publish(bytes(self._transport.typestore.serialize_cdr(msg, self.msgtype)))
+        if isinstance(msg, (bytes, bytearray, memoryview)):
+            self.publish_cdr(bytes(msg))
+        else:
+            self.publish_cdr(bytes(self._transport.typestore.serialize_cdr(msg, self.msgtype)))
+
+    def publish_cdr(self, cdr: bytes) -> None:
+        self._publisher.publish(cdr)  # rclpy publishes bytes as a serialised message
 
 
 class RclpyTransport(Transport):
@@ -158,7 +164,11 @@ class FastHMRNode(LifecycleNode):
         self.add_on_set_parameters_callback(self._on_set_parameters)
         self.core: NodeCore | None = None
         self.transport: RclpyTransport | None = None
-        self.updater: Updater | None = None
+        self._broadcaster: TransformBroadcaster | None = None
+        # One updater for the node's life: it reports STALE while unconfigured.
+        rate = self.get_parameter("diagnostics_rate_hz").value
+        self.updater = Updater(self, period=1.0 / rate)
+        self.updater.add("fasthmr: human mesh recovery", self._diagnose)
         self._subscribers: list[Any] = []
         self._sync: Any = None
         self._inference_group = MutuallyExclusiveCallbackGroup()
@@ -200,8 +210,11 @@ class FastHMRNode(LifecycleNode):
         except (FastHMRError, ValueError) as exc:
             self.get_logger().error(f"configure failed: {exc}")
             return TransitionCallbackReturn.FAILURE
+        except Exception as exc:  # a broken install or GPU: fail the transition, keep the node
+            self.get_logger().error(f"configure failed: {type(exc).__name__}: {exc}")
+            return TransitionCallbackReturn.FAILURE
         self.transport = RclpyTransport(self, cfg.ros_store)
-        broadcaster = TransformBroadcaster(self)
+        self._broadcaster = broadcaster = TransformBroadcaster(self)
         self.core = NodeCore(
             cfg,
             loaded.pipeline,
@@ -214,9 +227,7 @@ class FastHMRNode(LifecycleNode):
         )
         self._guard = self.create_guard_condition(self.core.process_pending, self._inference_group)
         self.core.on_pending = self._guard.trigger
-        self.updater = Updater(self, period=1.0 / cfg.diagnostics_rate_hz)
         self.updater.setHardwareID(loaded.backend.device)
-        self.updater.add("fasthmr: human mesh recovery", self._diagnose)
         b = loaded.backend
         self.get_logger().info(f"backend {b.backend} {b.precision} on {b.device}: {b.reason}")
         if loaded.pipeline.embedded:
@@ -282,7 +293,9 @@ class FastHMRNode(LifecycleNode):
             self.transport.close()
         if self._guard is not None:
             self.destroy_guard_condition(self._guard)
-        self.core = self.transport = self.updater = self._guard = None
+        if self._broadcaster is not None:
+            self.destroy_publisher(self._broadcaster.pub_tf)
+        self.core = self.transport = self._guard = self._broadcaster = None
 
     # -- callbacks ---------------------------------------------------------------------------
     def _decode(self, msg: Any) -> Any:

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from fasthmr_ros.config import NodeConfig, OutputTopicsConfig
+from fasthmr_ros.config import NodeConfig
 from fasthmr_ros.errors import InputError
 from fasthmr_ros.pipeline.core import Pipeline
 from fasthmr_ros.pipeline.images import decode_image_message
@@ -35,8 +35,8 @@ from fasthmr_ros.ros import convert
 from fasthmr_ros.ros.joint_names import PELVIS_INDEX
 from fasthmr_ros.ros.markers import MarkerStyle, frame_markers
 from fasthmr_ros.ros.node_params import RUNTIME_PARAMETERS, ParameterError, check_value
-from fasthmr_ros.ros.transport.base import DEFAULT, Publisher, Transport
-from fasthmr_ros.ros.typestore import get_typestore
+from fasthmr_ros.ros.transport.base import DEFAULT, LATCHED, Publisher, Transport
+from fasthmr_ros.ros.typestore import HUMAN_MESH_ARRAY, MARKER_ARRAY, MESH, get_typestore
 from fasthmr_ros.runtime.select import BackendChoice
 
 TF_MESSAGE = "tf2_msgs/msg/TFMessage"
@@ -177,10 +177,11 @@ class NodeCore:
     def _advertise(self) -> None:
         """Once per node: publishers, and the latched mesh (late joiners get it from DDS)."""
         cfg = self.cfg
-        outputs = self.transport.advertise_outputs(
-            OutputTopicsConfig(humans=cfg.humans_topic, mesh=cfg.mesh_topic, markers=cfg.markers_topic)
-        )
-        self._publishers = {"humans": outputs.humans, "mesh": outputs.mesh, "markers": outputs.markers}
+        self._publishers = {
+            "humans": self.transport.advertise(cfg.humans_topic, HUMAN_MESH_ARRAY, DEFAULT),
+            "mesh": self.transport.advertise(cfg.mesh_topic, MESH, LATCHED),
+            "markers": self.transport.advertise(cfg.markers_topic, MARKER_ARRAY, DEFAULT),
+        }
         if self.tf_sink is None:
             self._publishers["tf"] = self.transport.advertise(TF_TOPIC, TF_MESSAGE, DEFAULT)
         if self.own_diagnostics:
@@ -225,10 +226,6 @@ class NodeCore:
             self._cond.notify()
         if self.on_pending is not None:
             self.on_pending()
-
-    def count_malformed(self, reason: str, count: int = 1) -> None:
-        with self._cond:
-            self._malformed[reason] += count
 
     # -- run-time parameters -----------------------------------------------------------------
     def set_parameter(self, name: str, value: Any) -> None:
@@ -369,7 +366,7 @@ class NodeCore:
                 self._marker_cond.notify()
 
     def _marker_work(self) -> None:
-        """Markers off the inference thread: a mesh TRIANGLE_LIST is ~0.5 s of Python per person."""
+        """Markers off the inference thread, newest frame only: RViz output never delays inference."""
         while True:
             with self._marker_cond:
                 while self._running and self._marker_frame is None:
