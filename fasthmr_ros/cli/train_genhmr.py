@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from fasthmr_ros.cli.training_args import add_training_arguments
 from fasthmr_ros.config import GENHMR_PRESETS, genhmr_preset
 from fasthmr_ros.decoders.data import (
     FeatureSequence,
@@ -47,12 +48,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--preset", choices=sorted(GENHMR_PRESETS), default="paper", help="transformer sizes")
     parser.add_argument("--no-head-token", action="store_true", help="attend to image tokens only")
     parser.add_argument("--val-fraction", type=float, default=0.1, help="sequences held out for the report")
-    parser.add_argument("--steps", type=int, default=50000)
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--lr", type=float, default=1e-4)
+    add_training_arguments(parser, steps=50000, batch_size=64, lr=1e-4)
     parser.add_argument("--eval-every", type=int, default=2000)
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--smpl", default=None, help="SMPL_NEUTRAL.pkl for the mm report (default: 4D-Humans cache)"
     )

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from fasthmr_ros.cli.training_args import add_training_arguments
 from fasthmr_ros.config import GENHMR_PRESETS, genhmr_preset
 from fasthmr_ros.decoders.data import MotionClip, find_motion_files, read_amass, synthetic_clips
 from fasthmr_ros.decoders.genhmr.checkpoint import save_tokenizer
@@ -37,12 +38,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--preset", choices=sorted(GENHMR_PRESETS), default="paper", help="model sizes")
     parser.add_argument("--fps", type=float, default=30.0, help="resample motions to this rate first")
     parser.add_argument("--val-fraction", type=float, default=0.1, help="motions held out for the report")
-    parser.add_argument("--steps", type=int, default=20000)
-    parser.add_argument("--batch-size", type=int, default=256)
-    parser.add_argument("--lr", type=float, default=2e-4)
+    add_training_arguments(parser, steps=20000, batch_size=256, lr=2e-4)
     parser.add_argument("--eval-every", type=int, default=1000)
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--smpl", default=None, help="SMPL_NEUTRAL.pkl for the mm report (default: 4D-Humans cache)"
     )
