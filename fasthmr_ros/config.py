@@ -191,8 +191,8 @@ DIFFUSION_PRESETS: dict[str, DiffusionConfig] = {
     "small": DiffusionConfig(
         preset="small",
         window=32,
-        latent_tokens=4,
-        latent_dim=32,
+        latent_tokens=8,
+        latent_dim=64,
         feature_dim=144,
         vae_width=96,
         vae_layers=3,
@@ -299,6 +299,7 @@ class PipelineConfig:
     output_vertices: bool = False  # 6890 x 3 float32 per person in the results
 
 
+@dataclass
 class OutputTopicsConfig:
     """Where results go (bag tool and live node alike). Relative names resolve in the namespace."""
 
@@ -323,7 +324,9 @@ class BagConfig:
 
     image_topic: str = ""  # "" = the bag's only Image / CompressedImage topic
     camera_info_topic: str = ""  # "" = camera_info next to the image topic, else the only one
-    detections_topic: str = ""  # vision_msgs/Detection2DArray; "" = the pipeline detects
+    # vision_msgs/Detection2DArray boxes: "" = the bag's only such topic if it has exactly one,
+    # "none" = ignore upstream boxes (the pipeline detects)
+    detections_topic: str = ""
     slop_s: float = 0.05  # largest stamp difference for image / camera_info / detections pairing
     storage: str = "mcap"  # output storage: "mcap" | "sqlite3"
     use_default_intrinsics: bool = False  # no usable CameraInfo -> HMR 2.0's focal guess
@@ -331,6 +334,7 @@ class BagConfig:
     messages: MessagesConfig = field(default_factory=MessagesConfig)
 
 
+@dataclass
 class GenHMRTokenizerConfig:
     """VQ-VAE over the 21 SMPL body-joint rotations (6D). Defaults: GenHMR's 96 tokens, 2048 x 256."""
 
@@ -342,6 +346,9 @@ class GenHMRTokenizerConfig:
     num_res_blocks: int = 3
     ema_decay: float = 0.99
     commitment_weight: float = 0.25
+    # Weight of the joint-position MSE (metres^2, 24 joints at the template shape) next to the
+    # rotation MSE; higher values fit joint positions at the expense of leaf-joint twists.
+    joint_loss_weight: float = 1.0
     # A code whose EMA usage count falls below this is re-seeded from a random encoder output.
     dead_code_threshold: float = 1.0
 
@@ -377,7 +384,7 @@ class GenHMRRefinementConfig:
 
     enabled: bool = True
     steps: int = 10
-    lr: float = 0.05
+    lr: float = 0.1  # Adam step on the input embeddings (initialised N(0, 1))
     reprojection_weight: float = 1.0
     prior_weight: float = 0.1  # keeps the pose near the sampled one (rotation-matrix distance)
     embedding_weight: float = 0.0  # optional pull of the embeddings towards their start
@@ -395,6 +402,26 @@ class GenHMRConfig:
     transformer: GenHMRTransformerConfig = field(default_factory=GenHMRTransformerConfig)
     sampling: GenHMRSamplingConfig = field(default_factory=GenHMRSamplingConfig)
     refinement: GenHMRRefinementConfig = field(default_factory=GenHMRRefinementConfig)
+
+
+GENHMR_PRESETS: dict[str, GenHMRConfig] = {
+    # GenHMR's reported tokenizer (96 tokens, 2048 x 256); transformer sizes are our choice.
+    "paper": GenHMRConfig(),
+    # CPU smoke runs and tests: trains in seconds.
+    "tiny": GenHMRConfig(
+        tokenizer=GenHMRTokenizerConfig(
+            num_tokens=8, codebook_size=128, code_dim=32, hidden_dim=64, num_res_blocks=2
+        ),
+        transformer=GenHMRTransformerConfig(dim=64, depth=2, heads=2, mlp_dim=128, dropout=0.0),
+    ),
+}
+
+
+def genhmr_preset(name: str) -> GenHMRConfig:
+    """A fresh copy of a named GenHMR preset."""
+    if name not in GENHMR_PRESETS:
+        raise ValueError(f"unknown GenHMR preset {name!r}; choose one of {sorted(GENHMR_PRESETS)}")
+    return from_dict(GenHMRConfig, to_dict(GENHMR_PRESETS[name]))
 
 
 @dataclass
@@ -422,3 +449,73 @@ class RuntimeConfig:
     workspace_gb: float = 4.0
     # Calibration crops (.npz, key `crops` (N, 3, 256, 256)) for an INT8 TensorRT engine.
     int8_calibration: str | None = None
+
+
+@dataclass
+class NodeConfig:
+    """The live node (`fasthmr node`, `ros2 launch fasthmr_ros fasthmr.launch.py`).
+
+    Flat on purpose: every field is one ROS parameter of the same name (ROS parameters cannot
+    be None, so "" means "not set" for paths and topics). `config/fasthmr.yaml` carries every
+    field with its default; `fasthmr_ros/ros/node_params.py` gives each one a description and a
+    range, and says which of them change at run time.
+    """
+
+    # Inputs. Relative names resolve in the node's namespace.
+    image_topic: str = "/camera/image_raw"
+    compressed_input: bool = False  # image_topic carries sensor_msgs/CompressedImage
+    camera_info_topic: str = "/camera/camera_info"
+    detections_topic: str = ""  # vision_msgs/Detection2DArray; "" = the pipeline finds people
+    queue_depth: int = 5  # sensor-data QoS depth of the input subscriptions
+    slop_s: float = 0.05  # largest stamp difference for image / camera_info / detections pairing
+    # Outputs.
+    humans_topic: str = "fasthmr/humans"  # fasthmr_ros/HumanMeshArray, one per processed image
+    mesh_topic: str = "fasthmr/mesh"  # shape_msgs/Mesh, the fixed triangles, latched
+    markers_topic: str = "fasthmr/markers"  # visualization_msgs/MarkerArray for RViz
+    marker_rate_hz: float = 2.0  # MarkerArray at most this often (0 = never); changes at run time
+    mesh_markers: bool = True  # TRIANGLE_LIST per person in the markers (~1 MB each)
+    marker_lifetime_s: float = 0.5  # lost persons vanish from RViz after this long
+    publish_vertices: bool = False  # HumanMesh.vertices (83 kB per person) on the humans topic
+    publish_tf: bool = False  # one TF frame per person: <tf_prefix><track id> under the image frame
+    tf_prefix: str = "body_"  # ROS4HRI (REP-155) names body frames body_<id>
+    diagnostics_rate_hz: float = 1.0
+    ros_store: str = "jazzy"  # message definitions of this ROS 2 distro ("humble" | "jazzy")
+    # Model and where it runs.
+    checkpoint: str = ""  # "" = the 4D-Humans cache, else the embedded default
+    smpl: str = ""  # SMPL_NEUTRAL.pkl; "" = the 4D-Humans cache, else the stand-in body
+    j19: str = ""
+    backend: str = "auto"  # auto | tensorrt | torch | onnxruntime | cpu (see RuntimeConfig)
+    device: str = "cuda"  # auto falls back to the CPU (and says why in the diagnostics)
+    precision: str = "fp16"  # CPU backends run fp32 whatever is asked
+    engine_cache_dir: str = ""  # "" = the package's engine cache
+    cpu_threads: int = 0  # torch intra-op threads (0 = torch's default)
+    decoder: str = "regression"  # regression | diffusion | genhmr
+    decoder_model: str = ""  # the diffusion or GenHMR checkpoint the decoder needs
+    token_merging: bool = False  # Mask-ToMe with MergingConfig's default schedule
+    # Detection and tracking.
+    detection: str = "auto"  # auto | upstream | onnx | fixed (see PipelineConfig)
+    detector_model: str = ""  # Ultralytics YOLO detect/segment ONNX
+    detect_every: int = 1
+    max_persons: int = 8
+    score_threshold: float = 0.35  # changes at run time
+    nms_iou: float = 0.6  # changes at run time
+    min_box_size: float = 16.0  # pixels; changes at run time
+    tracker_iou_threshold: float = 0.3  # changes at run time
+    tracker_max_age: int = 30
+    history_window: int = 16
+
+
+def load_node_config(path: str | Path) -> NodeConfig:
+    """A ROS 2 parameters file (`<node or /**>: ros__parameters: {...}`) or a plain mapping.
+
+    The first `ros__parameters` block found is used, so the same file serves `ros2 launch` and
+    `fasthmr node --params`.
+    """
+    with open(path, encoding="utf-8") as f:
+        data = yaml.safe_load(f) or {}
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected a mapping at the top level")
+    for value in data.values():
+        if isinstance(value, dict) and "ros__parameters" in value:
+            return from_dict(NodeConfig, value["ros__parameters"])
+    return from_dict(NodeConfig, data)

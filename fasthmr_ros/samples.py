@@ -20,6 +20,7 @@ import cv2
 import numpy as np
 import torch
 
+from fasthmr_ros.assets.paths import standin_dir
 from fasthmr_ros.models.body_model import BodyModel
 from fasthmr_ros.models.standin import ensure_standin_assets, relaxed_pose
 from fasthmr_ros.viz.overlay import render_meshes
@@ -44,10 +45,14 @@ def sample_camera(width: int = 1280, height: int = 720) -> np.ndarray:
     return np.array([[f, 0.0, width / 2.0], [0.0, f, height / 2.0], [0.0, 0.0, 1.0]])
 
 
-@functools.lru_cache(maxsize=1)
 def standin_body_model() -> BodyModel:
-    """The stand-in body model (NOT SMPL), generated on first use into the cache."""
-    assets = ensure_standin_assets()
+    """The stand-in body model (NOT SMPL), generated on first use into the cache, loaded once per cache."""
+    return _load_standin(standin_dir())
+
+
+@functools.lru_cache(maxsize=2)
+def _load_standin(cache_dir: Path) -> BodyModel:
+    assets = ensure_standin_assets(cache_dir)
     return BodyModel(assets.smpl, assets.j19)
 
 

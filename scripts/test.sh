@@ -3,5 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-.venv/bin/ruff check fasthmr_ros tests launch
+.venv/bin/ruff check fasthmr_ros tests launch scripts
 .venv/bin/python -m pytest -q "$@"

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
 import pytest
+import yaml
 from rosbags.interfaces import QosDurability
 from rosbags.rosbag2 import Reader, Writer
 from rosbags.typesys import Stores, get_types_from_msg, get_typestore
 
+from fasthmr_ros.cli.bag import run_sample
 from fasthmr_ros.cli.main import main
 from fasthmr_ros.config import BagConfig, PipelineConfig
 from fasthmr_ros.models.default import resolve_body_model, resolve_model
@@ -22,6 +25,7 @@ from fasthmr_ros.ros import typestore as ours
 from fasthmr_ros.ros.bag import BAG_VERSION, STORAGES, BagError, BagProcessor
 from fasthmr_ros.ros.bag_input import CameraTopics, camera_info_message, image_message, write_camera_bag
 from fasthmr_ros.ros.convert import header
+from fasthmr_ros.samples_bag import detections_message, write_sample_bag
 from fasthmr_ros.viz.skeletons import edges_for
 
 CAMERA = CameraIntrinsics(150.0, 150.0, 64.0, 48.0, 128, 96)
@@ -184,35 +188,12 @@ def test_default_intrinsics_rescue_zero_k(pipeline: Pipeline, tmp_path: Path) ->
     assert summary.frames_out == 3 + 1 + 2
 
 
-def detection_array(stamp: int, boxes: list[tuple[str, float, list[float]]]) -> Any:
-    types = ours.get_typestore().types
-    dets = []
-    for class_id, score, (x1, y1, x2, y2) in boxes:
-        hypothesis = types["vision_msgs/msg/ObjectHypothesisWithPose"](
-            hypothesis=types["vision_msgs/msg/ObjectHypothesis"](class_id=class_id, score=score),
-            pose=types["geometry_msgs/msg/PoseWithCovariance"](
-                pose=types["geometry_msgs/msg/Pose"](
-                    position=types["geometry_msgs/msg/Point"](x=0.0, y=0.0, z=0.0),
-                    orientation=types["geometry_msgs/msg/Quaternion"](x=0.0, y=0.0, z=0.0, w=1.0),
-                ),
-                covariance=np.zeros(36),
-            ),
-        )
-        center = types["vision_msgs/msg/Pose2D"](
-            position=types["vision_msgs/msg/Point2D"](x=(x1 + x2) / 2, y=(y1 + y2) / 2), theta=0.0
-        )
-        bbox = types["vision_msgs/msg/BoundingBox2D"](center=center, size_x=x2 - x1, size_y=y2 - y1)
-        dets.append(types["vision_msgs/msg/Detection2D"](header=header(stamp, "cam"), results=[hypothesis],
-                                                         bbox=bbox, id=""))  # fmt: skip
-    return types[ours.DETECTION_2D_ARRAY](header=header(stamp, "cam"), detections=dets)
-
-
 def test_upstream_detections_drive_the_boxes(pipeline: Pipeline, tmp_path: Path) -> None:
     src = tmp_path / "in"
     write_camera_bag(src, frames(2), CAMERA, storage="sqlite3")
     store = ours.get_typestore()
-    boxes = [("person", 0.9, [4.0, 8.0, 40.0, 90.0]), ("person", 0.8, [70.0, 10.0, 120.0, 94.0]),
-             ("car", 0.99, [50.0, 50.0, 60.0, 60.0])]  # fmt: skip
+    boxes = [[4.0, 8.0, 40.0, 90.0], [70.0, 10.0, 120.0, 94.0], [50.0, 50.0, 60.0, 60.0]]
+    scores, classes = [0.9, 0.8, 0.99], ["person", "0", "car"]  # the car is not a person
     # A second bag with the same records plus detections (rosbag2 files cannot be appended to).
     full = tmp_path / "with_dets"
     with Reader(src) as reader, Writer(full, version=BAG_VERSION) as writer:
@@ -222,9 +203,13 @@ def test_upstream_detections_drive_the_boxes(pipeline: Pipeline, tmp_path: Path)
         det = writer.add_connection("/detections", ours.DETECTION_2D_ARRAY, typestore=store)
         for stamp, _ in frames(2):
             writer.write(
-                det, stamp + 5, store.serialize_cdr(detection_array(stamp, boxes), ours.DETECTION_2D_ARRAY)
+                det,
+                stamp + 5,
+                store.serialize_cdr(
+                    detections_message(boxes, stamp, "cam", scores, classes), ours.DETECTION_2D_ARRAY
+                ),
             )
-    summary = run_bag(pipeline, full, tmp_path / "out", detections_topic="/detections")
+    summary = run_bag(pipeline, full, tmp_path / "out")  # the only Detection2DArray topic is used
     assert summary.frames_out == 2 and summary.persons == 4
     humans = [
         store.deserialize_cdr(raw, ours.HUMAN_MESH_ARRAY)
@@ -275,3 +260,114 @@ def test_cli_writes_bag_preview_and_summary(tmp_path: Path, capsys: pytest.Captu
         assert image.shape == (CAMERA.height, CAMERA.width, 3)
     assert count == 3
     assert main(["bag", str(tmp_path / "nope"), str(tmp_path / "out2"), "--no-progress"]) == 2
+
+
+def test_sample_bag_demo(pipeline: Pipeline, tmp_path: Path) -> None:
+    """The embedded-default demo input: two walking stand-in people with their true boxes."""
+    src = write_sample_bag(tmp_path / "sample", num_frames=5, width=320, height=180, progress=False)
+    with Reader(src) as reader:
+        assert {c.topic: c.msgcount for c in reader.connections} == {
+            "/camera/image_raw": 5, "/camera/camera_info": 5, "/detections": 5,
+        }  # fmt: skip
+    summary = run_bag(pipeline, src, tmp_path / "out", storage="sqlite3")
+    assert (summary.frames_in, summary.frames_out, summary.persons, summary.max_persons) == (5, 5, 10, 2)
+    store = ours.get_typestore()
+    humans = [
+        store.deserialize_cdr(raw, ours.HUMAN_MESH_ARRAY)
+        for _, raw in read_all(tmp_path / "out")["/fasthmr/humans"]
+    ]
+    ids = {h.track_id for msg in humans for h in msg.humans}
+    assert len(ids) == 2  # the same two tracks throughout
+    ignored = run_bag(pipeline, src, tmp_path / "out2", detections_topic="none")
+    assert ignored.max_persons == 1  # without upstream boxes the embedded default uses the whole image
+
+
+def test_passthrough_of_custom_types_and_colliding_topics(pipeline: Pipeline, tmp_path: Path) -> None:
+    store = get_typestore(Stores.ROS2_JAZZY)
+    status_def = "std_msgs/Header header\nstring state\nfloat64[] values\n"
+    store.register(get_types_from_msg(status_def, "my_robot/msg/Status"))
+    store.register(get_types_from_msg((ours.msg_dir() / "HumanMesh.msg").read_text(), ours.HUMAN_MESH))
+    store.register(
+        get_types_from_msg((ours.msg_dir() / "HumanMeshArray.msg").read_text(), ours.HUMAN_MESH_ARRAY)
+    )
+    src = tmp_path / "in"
+    stamp, rgb = frames(1)[0]
+    status = store.types["my_robot/msg/Status"](
+        header=header(stamp, "base"), state="ok", values=np.arange(3.0)
+    )
+    old = store.types[ours.HUMAN_MESH_ARRAY](header=header(stamp, "cam"), width=1, height=1, fx=1.0, fy=1.0,
+                                             cx=0.0, cy=0.0, intrinsics_source="", processing_time_ms=0.0,
+                                             humans=[])  # fmt: skip
+    with Writer(src, version=BAG_VERSION, storage_plugin=STORAGES["mcap"]) as writer:
+        records = [
+            (TOPICS.camera_info, ours.CAMERA_INFO, camera_info_message(CAMERA, stamp, TOPICS.frame_id)),
+            (TOPICS.image, ours.IMAGE, image_message(rgb, stamp, TOPICS.frame_id)),
+            ("/status", "my_robot/msg/Status", status),
+            ("/fasthmr/humans", ours.HUMAN_MESH_ARRAY, old),  # an earlier run's output
+        ]
+        for topic, msgtype, msg in records:
+            conn = writer.add_connection(topic, msgtype, typestore=store)
+            writer.write(conn, stamp + 1, store.serialize_cdr(msg, msgtype))
+    summary = run_bag(pipeline, src, tmp_path / "out")
+    assert summary.frames_out == 1
+    assert summary.not_copied == {"/fasthmr/humans": "replaced by this run's output"}
+    outputs = read_all(tmp_path / "out")
+    assert outputs["/status"] == read_all(src)["/status"]
+    assert len(outputs["/fasthmr/humans"]) == 1
+    copied = bag_typestore(tmp_path / "out").deserialize_cdr(outputs["/status"][0][1], "my_robot/msg/Status")
+    assert copied.state == "ok"
+
+    # Humble-era metadata: definitions but no type hashes. The hash is computed from the definition.
+    meta = src / "metadata.yaml"
+    info = yaml.safe_load(meta.read_text())
+    for topic in info["rosbag2_bagfile_information"]["topics_with_message_count"]:
+        del topic["topic_metadata"]["type_description_hash"]
+    meta.write_text(yaml.safe_dump(info))
+    summary = run_bag(pipeline, src, tmp_path / "out_humble")
+    assert "/status" not in summary.not_copied
+    with Reader(tmp_path / "out_humble") as reader:
+        status_conn = next(c for c in reader.connections if c.topic == "/status")
+    assert status_conn.digest == store.hash_rihs01("my_robot/msg/Status")
+
+
+def test_topics_without_any_definition(pipeline: Pipeline, tmp_path: Path) -> None:
+    """An sqlite3 bag stripped of definitions and hashes: standard types are declared from our
+    store; an unknown custom type cannot be, and the summary names it."""
+    src = tmp_path / "in"
+    write_camera_bag(src, frames(2), CAMERA, storage="sqlite3")
+    (db,) = src.glob("*.db3")
+    with sqlite3.connect(db) as con:
+        topic_id = con.execute(
+            "INSERT INTO topics (name, type, serialization_format, offered_qos_profiles, "
+            "type_description_hash) VALUES ('/status', 'my_robot/msg/Status', 'cdr', '', '')"
+        ).lastrowid
+        con.execute(
+            "INSERT INTO messages (topic_id, timestamp, data) VALUES (?, ?, ?)", (topic_id, T0, b"\0\1\0\0")
+        )
+        con.execute("DELETE FROM message_definitions")
+        con.execute("UPDATE topics SET type_description_hash = ''")
+    meta = src / "metadata.yaml"
+    info = yaml.safe_load(meta.read_text())
+    topics = info["rosbag2_bagfile_information"]["topics_with_message_count"]
+    for topic in topics:
+        topic["topic_metadata"]["type_description_hash"] = ""
+    status = {**topics[0]["topic_metadata"], "name": "/status", "type": "my_robot/msg/Status"}
+    topics.append({"message_count": 1, "topic_metadata": status})
+    meta.write_text(yaml.safe_dump(info))
+    with Reader(src) as reader:
+        assert {c.msgdef.data for c in reader.connections} == {""}
+    summary = run_bag(pipeline, src, tmp_path / "out")
+    assert summary.frames_out == 2
+    assert summary.not_copied == {"/status": "no message definition for my_robot/msg/Status"}
+    outputs = read_all(tmp_path / "out")
+    assert outputs[TOPICS.image] == read_all(src)[TOPICS.image]
+    assert "/status" not in outputs
+
+
+def test_sample_demo_runs_end_to_end_and_again(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_sample(tmp_path, num_frames=3) == 0
+    assert run_sample(tmp_path, num_frames=3) == 0  # reuses the sample, replaces its own output
+    printed = capsys.readouterr().out
+    assert printed.count("frames in: 3, out: 3, skipped: 0") == 2 and "EMBEDDED DEFAULT" in printed
+    assert len(read_all(tmp_path / "humans_bag")["/fasthmr/humans"]) == 3
+    assert cv2.VideoCapture(str(tmp_path / "preview.mp4")).get(cv2.CAP_PROP_FRAME_COUNT) == 3

@@ -15,10 +15,11 @@ from cyclonedds.qos import Policy
 
 from fasthmr_ros.pipeline.result import CameraIntrinsics, FrameResult, PersonResult
 from fasthmr_ros.ros.convert import frame_to_msg, header, mesh_msg
+from fasthmr_ros.ros.markers import frame_markers
 from fasthmr_ros.ros.transport.base import DEFAULT, LATCHED, SENSOR_DATA
 from fasthmr_ros.ros.transport.dds import DdsTransport
 from fasthmr_ros.ros.transport.dds_types import dds_type_name, pad_to_4, strip_padding
-from fasthmr_ros.ros.typestore import CAMERA_INFO, HUMAN_MESH_ARRAY, IMAGE, MESH, get_typestore
+from fasthmr_ros.ros.typestore import CAMERA_INFO, HUMAN_MESH_ARRAY, IMAGE, MARKER_ARRAY, MESH, get_typestore
 
 TS = get_typestore()
 
@@ -186,3 +187,32 @@ def test_malformed_message_is_counted_and_skipped(domain: int) -> None:
     assert malformed == {"/img": 1}
     assert len(received.items) >= 2
     assert all(m.header.frame_id == "camera_optical" for m in received.items)
+
+
+def test_output_qos_and_namespace(domain: int) -> None:
+    with DdsTransport(domain, namespace="robot1") as side:
+        humans = side.advertise("fasthmr/humans", HUMAN_MESH_ARRAY, DEFAULT)
+        side.advertise("/fasthmr/mesh", MESH, LATCHED)
+        reader = BuiltinDataReader(side._participant, BuiltinTopicDcpsPublication)
+        deadline = time.monotonic() + 5
+        seen: dict[str, Any] = {}
+        while len(seen) < 2 and time.monotonic() < deadline:
+            seen.update({s.topic_name: s for s in reader.take(16)})
+            time.sleep(0.05)
+    assert humans.topic == "/robot1/fasthmr/humans"
+    assert seen["rt/robot1/fasthmr/humans"].type_name == "fasthmr_ros::msg::dds_::HumanMeshArray_"
+    assert seen["rt/robot1/fasthmr/humans"].qos[Policy.Durability] == Policy.Durability.Volatile
+    assert seen["rt/fasthmr/mesh"].qos[Policy.Durability] == Policy.Durability.TransientLocal
+    assert seen["rt/fasthmr/mesh"].qos[Policy.Reliability] != Policy.Reliability.BestEffort
+
+
+def test_serialised_markers_publish_as_bytes(domain: int) -> None:
+    """MarkerArray CDR from `frame_markers` goes out unchanged through `publish`."""
+    received = Inbox()
+    raw = frame_markers(_frame())
+    with DdsTransport(domain) as pub_side, DdsTransport(domain) as sub_side:
+        sub_side.subscribe_cdr("/fasthmr/markers", MARKER_ARRAY, received, DEFAULT)
+        publisher = pub_side.advertise("/fasthmr/markers", MARKER_ARRAY, DEFAULT)
+        got = publish_until(received, lambda: publisher.publish(raw))
+    assert got and got[0] == raw
+    assert len(TS.deserialize_cdr(got[0], MARKER_ARRAY).markers) == 1

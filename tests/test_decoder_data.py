@@ -104,7 +104,7 @@ def test_synthetic_motion_is_smooth_and_noise_is_not():
         rel = np.swapaxes(rot[1:], -1, -2) @ rot[:-1]
         return np.mean(np.arccos(np.clip((np.trace(rel, axis1=-2, axis2=-1) - 1) / 2, -1, 1)))
 
-    assert step_angle(clip.body_pose) < 0.05
+    assert 0.005 < step_angle(clip.body_pose) < 0.08  # moving, at most ~4.6 degrees per frame
     assert step_angle(seq.pred_body_pose) > 2 * step_angle(clip.body_pose)
     err = Rotation.from_matrix((np.swapaxes(seq.pred_body_pose, -1, -2) @ clip.body_pose).reshape(-1, 3, 3))
     assert 3.0 < np.rad2deg(err.magnitude()).mean() < 10.0

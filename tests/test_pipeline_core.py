@@ -237,3 +237,81 @@ def test_token_merging_with_person_masks(parts) -> None:
     np.testing.assert_allclose(auto[0].persons[0].body_pose, by_box[0].persons[0].body_pose, atol=1e-6)
     assert not np.allclose(auto[1].persons[0].body_pose, by_box[1].persons[0].body_pose)
     assert all(p.vertices is None for r in auto for p in r.persons)
+
+
+def test_build_pipeline_from_config(tmp_path: Path) -> None:
+    from fasthmr_ros.config import DecoderConfig
+    from fasthmr_ros.decoders.base import RegressionDecoder
+    from fasthmr_ros.errors import MissingFileError
+    from fasthmr_ros.pipeline.core import build_pipeline
+
+    boxes = np.array([[320.0, 320.0, 120.0, 280.0]])
+    detector_path = build_yolo_onnx(tmp_path / "det.onnx", boxes, np.array([[0.9]]))
+    cfg = PipelineConfig(detector_model=str(detector_path))
+    pipe = build_pipeline(cfg, DecoderConfig(decoder="regression"))
+    assert pipe.embedded and "embedded" in pipe.model_description
+    assert isinstance(pipe.decoder, RegressionDecoder) and pipe.detector is not None
+    result = pipe.process(_frame([]), CAMERA, 0, "cam")  # auto: no upstream boxes -> the ONNX detector
+    assert len(result.persons) == 1 and result.persons[0].joint_set == "hmr2_44"
+    with pytest.raises(MissingFileError, match="diffusion"):
+        build_pipeline(PipelineConfig(), DecoderConfig(decoder="diffusion"))
+    with pytest.raises(MissingFileError):
+        build_pipeline(PipelineConfig(detector_model=str(tmp_path / "nope.onnx")))
+
+
+def test_keypoint_model_feeds_the_decoder(parts, tmp_path: Path) -> None:
+    # One pose person at input (150, 330, 100, 300) = image box (100, 100, 200, 400) (80 px bands).
+    kpts = np.zeros((1, 17, 3))
+    kpts[0, :, 0], kpts[0, :, 1], kpts[0, :, 2] = 150.0, 330.0, 0.9  # image (150, 250): crop centre
+    path = build_yolo_onnx(
+        tmp_path / "pose.onnx", np.array([[150.0, 330.0, 100.0, 300.0]]), np.array([[0.9]]),
+        kpts.reshape(1, -1), task_metadata="pose",
+    )
+    keypoints = YoloOnnxDetector(path, score_threshold=0.5)
+    decoder = RecordingDecoder()
+    pipe = Pipeline(_estimator(parts), PipelineConfig(), decoder, keypoint_detector=keypoints)
+    box = np.array([98, 104, 203, 397.0])  # an upstream box for the same person
+    result = pipe.process(_frame([box]), CAMERA, 0, "cam", [Detection(box)])
+    assert "keypoints" in result.timings_ms
+    k2d = decoder.inputs[0].keypoints2d
+    assert k2d is not None and k2d.shape == (1, 17, 3)
+    assert float(k2d[0, :, :2].abs().max()) < 0.03  # near the crop centre
+    np.testing.assert_allclose(k2d[0, :, 2].numpy(), 0.9, atol=1e-6)
+
+
+def test_segment_detector_masks_guide_token_merging(parts, tmp_path: Path) -> None:
+    from fasthmr_ros.config import MergingConfig
+
+    protos = np.full((32, 160, 160), -10.0)
+    protos[0, 40:70, 70:90] = 10.0  # input rows 160..280, cols 280..360 = image rows 80..200
+    coeffs = np.zeros((1, 32))
+    coeffs[0, 0] = 1.0
+    path = build_yolo_onnx(
+        tmp_path / "seg.onnx", np.array([[320.0, 320.0, 120.0, 280.0]]), np.array([[0.9]]), coeffs, protos
+    )
+    box = np.array([260.0, 100.0, 380.0, 380.0])
+
+    def first_pose(mask_source: str) -> np.ndarray:
+        detector = YoloOnnxDetector(path, score_threshold=0.5)
+        merging = MergingConfig(mask_source=mask_source)
+        pipe = Pipeline(_estimator(parts), PipelineConfig(), detector=detector, merging=merging)
+        (person,) = pipe.process(_frame([box]), CAMERA, 0, "cam").persons
+        (track,) = pipe.tracker.tracks
+        mask = track.detection.mask  # the blob cut to the box: rows 100..200, cols 280..360
+        assert mask is not None and mask[100:199, 280:359].all() and 7900 < mask.sum() <= 8000
+        return person.body_pose
+
+    assert not np.allclose(first_pose("segmentation"), first_pose("box"))
+
+
+def test_history_holds_what_a_temporal_decoder_reads(parts) -> None:
+    class LongWindowDecoder:
+        name = "long"
+        history_frames = 242  # the paper's 243-frame window minus the current frame
+
+        def decode(self, batch: DecoderInput) -> DecoderOutput:
+            return DecoderOutput(batch.global_orient, batch.body_pose, ["long"] * len(batch.track_ids))
+
+    cfg = PipelineConfig(history_window=16)
+    assert Pipeline(_estimator(parts), cfg, decoder=LongWindowDecoder()).history.window == 242
+    assert Pipeline(_estimator(parts), cfg).history.window == 16

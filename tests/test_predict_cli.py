@@ -126,3 +126,12 @@ def test_official_chumpy_pickles_load_without_chumpy(tmp_path, monkeypatch) -> N
     assert np.array_equal(loaded["v_template"], data["v_template"])
     body = BodyModel(path)
     assert body.joint_set == "smpl_45" and body.faces.shape == (13776, 3)
+
+
+def test_embedded_default_is_deterministic() -> None:
+    import torch
+
+    from fasthmr_ros.models.default import embedded_default_model
+
+    a, b = embedded_default_model().state_dict(), embedded_default_model().state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)

@@ -8,6 +8,7 @@ from collections import Counter
 import numpy as np
 import pytest
 import scipy.sparse
+import smplx
 import torch
 
 from fasthmr_ros.models.body_model import JOINT_SET_HMR2, JOINT_SET_SMPL, BodyModel
@@ -119,6 +120,16 @@ def test_loads_through_smplx_with_both_joint_sets(assets, body):
     assert j[38, 1] > j[:, 1].max() - 0.05
 
 
+def test_smplx_loads_the_file_by_itself(assets, body):
+    """smplx's own loader (plain pickle, no help from BodyModel) accepts the file."""
+    direct = smplx.SMPL(model_path=str(assets.smpl))
+    go, bp = _rest()
+    ours = body(go, bp, torch.zeros(1, 10)).vertices
+    theirs = direct(betas=torch.zeros(1, 10)).vertices
+    torch.testing.assert_close(theirs, ours)
+    assert direct.parents.tolist() == SMPL_PARENTS
+
+
 def test_smplx_keypoint_vertices_sit_on_the_right_body_parts(body):
     go, bp = _rest()
     out = body(go, bp, torch.zeros(1, 10))
@@ -187,11 +198,10 @@ def test_assets_are_cached_deterministic_and_versioned(tmp_path, assets):
         assert pickle.load(f)["v_template"].shape == (6890, 3)
 
 
-def test_cache_dir_follows_environment(tmp_path, monkeypatch):
-    from fasthmr_ros.models.standin import standin_cache_dir
-
+def test_default_cache_dir_follows_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("FASTHMR_CACHE", str(tmp_path))
-    assert standin_cache_dir() == tmp_path / "standin"
+    assets = ensure_standin_assets()
+    assert assets.smpl.parent == tmp_path / "standin" and assets.smpl.is_file()
 
 
 def test_mean_params_layout(tmp_path):

@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import argparse
-import logging
+import shutil
 from pathlib import Path
 
-from fasthmr_ros.config import BagConfig, PipelineConfig, load_yaml_section
-from fasthmr_ros.models.default import EMBEDDED_WARNING, resolve_body_model, resolve_model
-from fasthmr_ros.pipeline.core import Pipeline
-from fasthmr_ros.pipeline.estimator import MeshEstimator
-from fasthmr_ros.pipeline.yolo import YoloOnnxDetector
+from fasthmr_ros.config import (
+    DECODERS,
+    BagConfig,
+    DecoderConfig,
+    GenHMRConfig,
+    MergingConfig,
+    PipelineConfig,
+    load_yaml_section,
+)
+from fasthmr_ros.models.default import EMBEDDED_WARNING
+from fasthmr_ros.pipeline.core import Pipeline, build_pipeline
 from fasthmr_ros.ros.bag import STORAGES, BagProcessor, BagSummary
 from fasthmr_ros.ros.preview import PreviewVideo
-
-log = logging.getLogger(__name__)
+from fasthmr_ros.samples_bag import write_sample_bag
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -37,7 +42,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--smpl", help="SMPL_NEUTRAL.pkl (default: 4D-Humans cache, else the stand-in body)")
     parser.add_argument("--j19", help="SMPL_to_J19.pkl for HMR 2.0's 44-joint set")
     parser.add_argument("--detector-model", help="Ultralytics YOLO detect/segment ONNX for person boxes")
-    parser.add_argument("--device", default="cpu", help="torch device (cpu, cuda, ...)")
+    parser.add_argument("--device", help="torch device (cpu, cuda, ...; default: the config's, cpu)")
+    parser.add_argument(
+        "--decoder", choices=DECODERS, help="pose decoder (default: the config's, regression)"
+    )
+    parser.add_argument("--decoder-model", help="checkpoint of the chosen diffusion / GenHMR decoder")
     parser.add_argument(
         "--default-intrinsics",
         action="store_true",
@@ -65,24 +74,20 @@ def bag_config(args: argparse.Namespace) -> BagConfig:
     return cfg
 
 
-def build_pipeline(args: argparse.Namespace, cfg: PipelineConfig) -> tuple[Pipeline, MeshEstimator, bool]:
-    """(pipeline, its estimator, whether the embedded default is in use)."""
-    model = resolve_model(args.checkpoint, device=args.device)
-    body = resolve_body_model(args.smpl, args.j19)
-    estimator = MeshEstimator(model.model, body.body, device=args.device)
-    detector = None
-    if args.detector_model or cfg.detector_model:
-        cfg.detector_model = args.detector_model or cfg.detector_model
-        detector = YoloOnnxDetector(
-            cfg.detector_model,
-            task=cfg.detector_task,
-            score_threshold=cfg.score_threshold,
-            nms_iou=cfg.nms_iou,
-            person_class_ids=cfg.person_class_ids,
-            input_size=cfg.detector_input_size,
-            mask_threshold=cfg.mask_threshold,
-        )
-    return Pipeline(estimator, cfg, detector=detector), estimator, model.embedded or body.standin
+def pipeline_from_args(args: argparse.Namespace, cfg: PipelineConfig) -> Pipeline:
+    """The shared `build_pipeline`, with flags overriding the YAML's `pipeline:`/`decoder:` sections."""
+    for name in ("checkpoint", "smpl", "j19", "detector_model", "device"):
+        if getattr(args, name):
+            setattr(cfg, name, getattr(args, name))
+    sections = {}
+    for name, cls in (("decoder", DecoderConfig), ("merging", MergingConfig), ("genhmr", GenHMRConfig)):
+        sections[name] = load_yaml_section(args.config, cls, name) if args.config else cls()
+    decoder: DecoderConfig = sections["decoder"]
+    if args.decoder:
+        decoder.decoder = args.decoder
+    if args.decoder_model:
+        setattr(decoder, f"{decoder.decoder}_model", args.decoder_model)
+    return build_pipeline(cfg, decoder, sections["merging"], sections["genhmr"])
 
 
 def print_summary(summary: BagSummary, output: Path, preview: PreviewVideo | None) -> None:
@@ -93,6 +98,26 @@ def print_summary(summary: BagSummary, output: Path, preview: PreviewVideo | Non
         print(f"preview video: {preview.path} ({preview.frames} frames)")
 
 
+def run_sample(out_dir: str | Path, checkpoint: str | None = None, smpl: str | None = None,
+               device: str = "cpu", num_frames: int = 30) -> int:  # fmt: skip
+    """The embedded-default bag demo: `out_dir/sample_bag` (generated once, then reused) ->
+    `out_dir/humans_bag` + `out_dir/preview.mp4`. A previous `humans_bag` written here is
+    replaced, so the demo can be run again."""
+    out_dir = Path(out_dir)
+    sample = out_dir / "sample_bag"
+    if not (sample / "metadata.yaml").is_file():
+        write_sample_bag(sample, num_frames=num_frames)
+    output = out_dir / "humans_bag"
+    if (output / "metadata.yaml").is_file():
+        shutil.rmtree(output)
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    argv = [str(sample), str(output), "--preview", str(out_dir / "preview.mp4"), "--device", device]
+    argv += ["--checkpoint", checkpoint] if checkpoint else []
+    argv += ["--smpl", smpl] if smpl else []
+    return run(parser.parse_args(argv))
+
+
 def run(args: argparse.Namespace) -> int:
     cfg = bag_config(args)
     pipeline_cfg = (
@@ -101,7 +126,7 @@ def run(args: argparse.Namespace) -> int:
     # Vertices are needed for mesh markers, the preview and vertex publishing.
     messages = cfg.messages
     pipeline_cfg.output_vertices = bool(messages.publish_vertices or messages.mesh_markers or args.preview)
-    pipeline, estimator, embedded = build_pipeline(args, pipeline_cfg)
+    pipeline = pipeline_from_args(args, pipeline_cfg)
     preview = PreviewVideo(args.preview, fps=0.0, faces=pipeline.faces) if args.preview else None
     processor = BagProcessor(
         args.input,
@@ -109,7 +134,7 @@ def run(args: argparse.Namespace) -> int:
         pipeline,
         faces=pipeline.faces,
         cfg=cfg,
-        template_vertices=estimator.body.smpl.v_template.cpu().numpy(),
+        template_vertices=pipeline.estimator.body.smpl.v_template.cpu().numpy(),
         on_frame=preview.add if preview else None,
         progress=not args.no_progress,
     )
@@ -121,6 +146,6 @@ def run(args: argparse.Namespace) -> int:
         if preview is not None:
             preview.close()
     print_summary(summary, Path(args.output), preview)
-    if embedded:
+    if pipeline.embedded:
         print(EMBEDDED_WARNING)
     return 0 if summary.frames_out > 0 or summary.frames_in == 0 else 1

@@ -51,7 +51,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--warmup", type=int, default=1, help="untimed runs per variant first")
     parser.add_argument("--dtypes", help="comma list of fp32,fp16,bf16 (default: fp32 on CPU, all on CUDA)")
     parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
-    parser.add_argument("--sections", help=f"comma list of sections (default: all of {section_names()})")
+    parser.add_argument(
+        "--sections", help=f"comma list of {section_names()} (default: all but {list(OPT_IN_SECTIONS)})"
+    )
     parser.add_argument("--smpl", help="SMPL_NEUTRAL.pkl for the pipeline section (default: found/stand-in)")
     parser.add_argument("--j19", help="SMPL_to_J19.pkl for the pipeline section")
     parser.add_argument("--json", help="write the results here")
@@ -249,8 +251,19 @@ def variants_section(ctx: BenchContext) -> Section:
     section = Section(
         title=f"encoder+head, {ctx.args.model if not ctx.args.checkpoint else ctx.args.checkpoint}, "
         f"batch {batch}, {ctx.device}",
-        columns=["variant", "dtype", "layers", "tokens", "median_ms", "crops_per_s", "gmacs_per_crop",
-                 "speedup", "mac_ratio", "min_ms", "min_speedup"],
+        columns=[
+            "variant",
+            "dtype",
+            "layers",
+            "tokens",
+            "median_ms",
+            "crops_per_s",
+            "gmacs_per_crop",
+            "speedup",
+            "mac_ratio",
+            "min_ms",
+            "min_speedup",
+        ],
     )
     if ctx.device.type == "cpu":
         section.columns += ["cpu_ms", "cpu_speedup"]
@@ -271,23 +284,25 @@ def variants_section(ctx: BenchContext) -> Section:
         base_min = times.min_ms("baseline")
         for v in variants:
             ms, cpu_ms = times.median_ms(v.name), times.median_ms(v.name, cpu=True)
-            section.rows.append({
-                "variant": v.name,
-                "dtype": dtype_name,
-                "layers": v.layers,
-                "tokens": v.tokens,
-                "median_ms": round(ms, 2),
-                "crops_per_s": round(batch / ms * 1000, 3),
-                "gmacs_per_crop": round(macs[v.name] / batch / 1e9, 2),
-                "speedup": round(base_ms / ms, 3),
-                "mac_ratio": round(macs["baseline"] / macs[v.name], 3),
-                "min_ms": round(times.min_ms(v.name), 2),
-                "min_speedup": round(base_min / times.min_ms(v.name), 3),
-                "cpu_ms": round(cpu_ms, 2),
-                "cpu_speedup": round(base_cpu / cpu_ms, 3),
-                "all_ms": [round(t * 1000, 2) for t in times.wall[v.name]],
-                "all_cpu_ms": [round(t * 1000, 2) for t in times.cpu[v.name]],
-            })
+            section.rows.append(
+                {
+                    "variant": v.name,
+                    "dtype": dtype_name,
+                    "layers": v.layers,
+                    "tokens": v.tokens,
+                    "median_ms": round(ms, 2),
+                    "crops_per_s": round(batch / ms * 1000, 3),
+                    "gmacs_per_crop": round(macs[v.name] / batch / 1e9, 2),
+                    "speedup": round(base_ms / ms, 3),
+                    "mac_ratio": round(macs["baseline"] / macs[v.name], 3),
+                    "min_ms": round(times.min_ms(v.name), 2),
+                    "min_speedup": round(base_min / times.min_ms(v.name), 3),
+                    "cpu_ms": round(cpu_ms, 2),
+                    "cpu_speedup": round(base_cpu / cpu_ms, 3),
+                    "all_ms": [round(t * 1000, 2) for t in times.wall[v.name]],
+                    "all_cpu_ms": [round(t * 1000, 2) for t in times.cpu[v.name]],
+                }
+            )
     for v in variants:
         v.model.to(torch.float32)
     return section
@@ -351,15 +366,17 @@ def pipeline_section(ctx: BenchContext) -> Section:
     times = interleaved_times(ctx, runs, "pipeline")
     base_total = times.median_ms("baseline")
     for v in chosen:
-        per = {k: statistics.median(vals[-ctx.args.repeats:]) * 1000 for k, vals in stages[v.name].items()}
+        per = {k: statistics.median(vals[-ctx.args.repeats :]) * 1000 for k, vals in stages[v.name].items()}
         total = times.median_ms(v.name)
-        section.rows.append({
-            "variant": v.name,
-            **{f"{k}_ms": round(val, 2) for k, val in per.items()},
-            "total_ms": round(total, 2),
-            "fps": round(1000 / total, 3),
-            "speedup": round(base_total / total, 3),
-        })
+        section.rows.append(
+            {
+                "variant": v.name,
+                **{f"{k}_ms": round(val, 2) for k, val in per.items()},
+                "total_ms": round(total, 2),
+                "fps": round(1000 / total, 3),
+                "speedup": round(base_total / total, 3),
+            }
+        )
     return section
 
 
@@ -395,14 +412,16 @@ def block_scaling_section(ctx: BenchContext) -> Section:
         full = times.median_ms(str(counts[0]))
         for n in counts:
             ms = times.median_ms(str(n))
-            section.rows.append({
-                "dtype": dtype_name,
-                "tokens": n,
-                "median_ms": round(ms, 2),
-                "ms_per_token": round(ms / n, 4),
-                "time_ratio": round(full / ms, 3),
-                "token_ratio": round(counts[0] / n, 3),
-            })
+            section.rows.append(
+                {
+                    "dtype": dtype_name,
+                    "tokens": n,
+                    "median_ms": round(ms, 2),
+                    "ms_per_token": round(ms / n, 4),
+                    "time_ratio": round(full / ms, 3),
+                    "token_ratio": round(counts[0] / n, 3),
+                }
+            )
         block.to(torch.float32)
     section.notes.append("time_ratio below token_ratio = the block gets less efficient with fewer tokens")
     return section
@@ -415,11 +434,74 @@ def schedule_token_counts(num_tokens: int) -> list[int]:
     return TokenSchedule(tuple(MergingConfig().token_schedule)).token_counts(num_tokens)
 
 
+def split_section(ctx: BenchContext) -> Section:
+    """Per-frame work around the model at 1280x720 (decode, crop, tracking, SMPL, messages)."""
+    from fasthmr_ros.pipeline.bench_split import measure_split
+
+    report = measure_split(repeats=max(ctx.args.repeats, 10))
+    section = Section(
+        title="non-model work per frame, 1280x720 (model excluded)",
+        columns=["persons", "image_decode_ms", "crop_ms", "track_ms", "smpl_ms", "message_build_ms",
+                 "serialise_cdr_ms", "total_ms", "total_min_ms", "target_ms", "meets_target"],
+    )  # fmt: skip
+    for count, entry in report["persons"].items():
+        section.rows.append({"persons": count, **entry})
+    section.notes.append(f"load average during the run: {report['load_average_1min']}")
+    return section
+
+
+def decoders_section(ctx: BenchContext) -> Section:
+    """Per-frame cost of the pose decoders that replace the regression head's pose."""
+    from fasthmr_ros.decoders.diffusion.cost import measure_cost as diffusion_cost
+    from fasthmr_ros.decoders.genhmr.cost import measure_cost as genhmr_cost
+
+    device = str(ctx.device)
+    section = Section(
+        title=f"pose decoders per frame and person, {device}",
+        columns=["decoder", "stage", "latency_ms", "gmacs"],
+    )
+    diff = diffusion_cost(device=device, repeats=ctx.args.repeats, preset="paper")
+    section.rows.append(
+        {
+            "decoder": "diffusion (paper size)",
+            "stage": f"{diff['sample_steps']}-step denoise",
+            "latency_ms": round(diff["latency_ms_median"], 2),
+            "gmacs": round(diff["gmacs"], 3),
+        }
+    )
+    tokens = schedule_token_counts(192)[-1]
+    gen = genhmr_cost(device=device, repeats=ctx.args.repeats, num_image_tokens=tokens)
+    for stage in ("sampling", "refinement"):
+        section.rows.append({"decoder": f"genhmr ({tokens} image tokens)", "stage": stage,
+                             "latency_ms": round(gen[stage]["latency_ms_per_frame"], 2),
+                             "gmacs": round(gen[stage]["gmacs_per_frame"], 3)})  # fmt: skip
+    return section
+
+
+def backends_section(ctx: BenchContext) -> Section:
+    """The same model through each runtime backend available here (exports ONNX once, cached)."""
+    from fasthmr_ros.runtime.measure import measure_backends
+
+    report = measure_backends(ctx.baseline, batch=ctx.args.batch, repeats=ctx.args.repeats)
+    section = Section(
+        title=f"runtime backends, {ctx.args.model}, batch {ctx.args.batch}",
+        columns=["variant", "backend", "precision", "device", "median_ms", "crops_per_s",
+                 "max_abs_diff_vs_first", "skipped"],
+    )  # fmt: skip
+    section.rows.extend(report["results"])
+    return section
+
+
 SECTIONS: list[tuple[str, Callable[[BenchContext], Section]]] = [
     ("variants", variants_section),
     ("block_scaling", block_scaling_section),
     ("pipeline", pipeline_section),
+    ("split", split_section),
+    ("decoders", decoders_section),
+    ("backends", backends_section),
 ]
+# Exporting a full-size model to ONNX takes minutes and gigabytes: only on request.
+OPT_IN_SECTIONS = ("backends",)
 
 
 def section_names() -> list[str]:
@@ -456,7 +538,8 @@ def run(args: argparse.Namespace) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     ctx = BenchContext(args)
-    wanted = args.sections.split(",") if args.sections else section_names()
+    default = [n for n in section_names() if n not in OPT_IN_SECTIONS]
+    wanted = args.sections.split(",") if args.sections else default
     unknown = sorted(set(wanted) - set(section_names()))
     if unknown:
         raise InputError(f"unknown sections {unknown}; choose from {section_names()}")

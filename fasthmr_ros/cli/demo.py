@@ -1,7 +1,11 @@
 """`fasthmr demo`: the main job end to end on generated input, with no downloads needed.
 
-Writes a synthetic image of stand-in people and runs `fasthmr predict` on it with the
-ground-truth boxes. With real files in place (see `fasthmr download status`) the same command
+1. writes a synthetic image of stand-in people and runs `fasthmr predict` on it with the
+   ground-truth boxes -> DIR/predict/result.json, overlay.png;
+2. writes a short sample rosbag2 (stand-in people walking, with CameraInfo) and runs
+   `fasthmr bag` on it -> DIR/humans_bag (per-frame HumanMeshArray, latched mesh, markers) and
+   DIR/preview.mp4.
+With real files in place (see `fasthmr download status`) the same command
 uses them; otherwise the embedded default runs and says its estimates are meaningless.
 """
 
@@ -10,7 +14,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from fasthmr_ros.cli import predict
+from fasthmr_ros.cli import bag, predict
 from fasthmr_ros.samples import person_boxes, sample_camera, sample_motion, write_sample_image
 
 
@@ -39,4 +43,8 @@ def run(args: argparse.Namespace) -> int:
         device=args.device,
         out=str(out / "predict"),
     )
-    return predict.run(predict_args)
+    code = predict.run(predict_args)
+    if code != 0:
+        return code
+    print("sample rosbag2 -> fasthmr bag")
+    return bag.run_sample(out, checkpoint=args.checkpoint, smpl=args.smpl, device=args.device)

@@ -7,15 +7,12 @@
 from __future__ import annotations
 
 import argparse
-import logging
 
 from fasthmr_ros.config import MergingConfig
 from fasthmr_ros.errors import InputError
 from fasthmr_ros.models.default import EMBEDDED_WARNING, resolve_model
 from fasthmr_ros.runtime.onnx_export import ONNX_OPSET, ExportError, apply_token_merging, export_onnx
 from fasthmr_ros.runtime.onnxruntime_runner import verify_onnx
-
-log = logging.getLogger(__name__)
 
 VERIFY_TOLERANCE = 1e-3
 
@@ -65,17 +62,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def merging_config(args: argparse.Namespace) -> tuple[MergingConfig | None, bool]:
-    """(the token-merging settings, whether the user chose them explicitly)."""
+def merging_config(args: argparse.Namespace) -> MergingConfig | None:
+    """The token-merging settings the flags describe (the paper's schedule when none are given)."""
     if args.no_token_merging:
-        return None, True
+        return None
     if args.target_tokens is not None:
         return MergingConfig(
             token_schedule=[], target_tokens=args.target_tokens, target_layers=args.target_layers
-        ), True
+        )
     if args.token_schedule is not None:
-        return MergingConfig(token_schedule=args.token_schedule), True
-    return MergingConfig(), False
+        return MergingConfig(token_schedule=args.token_schedule)
+    return MergingConfig()
 
 
 def run(args: argparse.Namespace) -> int:
@@ -83,14 +80,7 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"--batch must be >= 1, got {args.batch}")
     source = resolve_model(args.checkpoint, device=args.device)
     model = source.model
-    merging, explicit = merging_config(args)
-    try:
-        schedule = apply_token_merging(model, merging)
-    except ExportError:
-        if explicit:
-            raise
-        log.warning("this build has no Mask-ToMe in the model: exporting without token merging")
-        schedule = ()
+    schedule = apply_token_merging(model, merging_config(args))
     batch = None if args.dynamic_batch else args.batch
     info = export_onnx(
         model, args.onnx, batch=batch, source=source.description, mask_input=not args.no_mask_input

@@ -27,10 +27,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "fetch the public HMR 2.0 data archive into the 4D-Humans cache",
     ),
     "train-decoder": ("fasthmr_ros.cli.train_decoder", "train the diffusion decoder: vae | denoiser stage"),
+    "train-tokenizer": ("fasthmr_ros.cli.train_tokenizer", "train GenHMR's pose tokenizer (VQ-VAE)"),
+    "train-genhmr": ("fasthmr_ros.cli.train_genhmr", "train GenHMR's masked transformer"),
     "merge": ("fasthmr_ros.cli.merge", "ECLM layer merging of a checkpoint on calibration data"),
     "bench": ("fasthmr_ros.cli.bench", "latency, throughput and MACs of the merging variants"),
     "export": ("fasthmr_ros.cli.export", "model (merged layers, Mask-ToMe, SMPL head) -> ONNX"),
     "build-engine": ("fasthmr_ros.cli.build_engine", "ONNX -> cached TensorRT engine for this GPU"),
+    "node": ("fasthmr_ros.cli.node", "the live ROS 2 node: --transport dds (no ROS needed) or rclpy"),
+    "extract-features": ("fasthmr_ros.cli.extract_features", "labelled video -> decoder training features"),
 }
 
 

@@ -37,11 +37,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--limit", type=int, default=64, help="at most this many calibration frames")
     parser.add_argument("--every", type=int, default=1, help="unlabelled sources: keep every N-th frame")
     parser.add_argument("--topic", help="rosbag2 image topic (needed when the bag has several)")
-    parser.add_argument("--detector", help="YOLO ONNX model: crop unlabelled frames around the best person "
-                        "(default: the whole frame)")
+    parser.add_argument(
+        "--detector",
+        help="YOLO ONNX model: crop unlabelled frames around the best person (default: the whole frame)",
+    )
     parser.add_argument("--batch-size", type=int, default=8, help="crops per forward pass")
-    parser.add_argument("--cache-gb", type=float, default=2.0,
-                        help="memory for cached activations (speeds the search up; 0 disables)")
+    parser.add_argument(
+        "--cache-gb",
+        type=float,
+        default=2.0,
+        help="memory for cached activations (speeds the search up; 0 disables)",
+    )
     parser.add_argument("--device", default="cpu", help="torch device (cpu, cuda, ...)")
 
 

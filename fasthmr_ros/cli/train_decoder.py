@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from fasthmr_ros.cli.training_args import add_training_arguments
 from fasthmr_ros.config import DIFFUSION_PRESETS, diffusion_preset
 from fasthmr_ros.decoders.data import (
     find_feature_sequences,
@@ -35,12 +36,8 @@ log = logging.getLogger(__name__)
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, required=True, help="checkpoint to write")
-    parser.add_argument("--steps", type=int, default=2000)
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--lr", type=float, default=2e-4)
+    add_training_arguments(parser, steps=2000, batch_size=64, lr=2e-4)
     parser.add_argument("--save-every", type=int, default=500)
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--resume", action="store_true", help="continue from --out if it exists")
     parser.add_argument("--synthetic", type=int, default=0, help="train on N synthetic motions instead")
     parser.add_argument("--frames", type=int, default=300, help="frames per synthetic motion")
@@ -74,9 +71,9 @@ def _settings(args: argparse.Namespace) -> TrainSettings:
 
 
 def run(args: argparse.Namespace) -> int:
-    body_model = body_model_from_args(args)
     settings = _settings(args)
     if args.stage == "vae":
+        body_model = body_model_from_args(args)
         cfg = diffusion_preset(args.preset)
         if args.synthetic:
             clips = synthetic_clips(args.synthetic, args.frames, cfg.fps, args.seed)
@@ -109,6 +106,6 @@ def run(args: argparse.Namespace) -> int:
         else:
             raise InputError("give --sequences PATH (feature-sequence npz files) or --synthetic N")
         log.info("training the latent denoiser on %d sequences", len(sequences))
-        train_denoiser(args.vae, sequences, body_model, args.out, settings, args.resume)
+        train_denoiser(args.vae, sequences, args.out, settings, args.resume)
     print(f"wrote {args.out}")
     return 0

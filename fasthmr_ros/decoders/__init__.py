@@ -25,8 +25,8 @@ def build_decoder(
 ) -> PoseDecoder:
     """The decoder `cfg.decoder` names, loaded from its model path.
 
-    `body_model` is required by `diffusion` (IK on the person's skeleton) and by GenHMR's 2D
-    refinement; `genhmr_cfg` (a `GenHMRConfig`) carries GenHMR's sampling/refinement settings.
+    `body_model` is used by GenHMR's 2D refinement (the diffusion decoder carries its skeleton in
+    its checkpoint); `genhmr_cfg` (a `GenHMRConfig`) carries GenHMR's sampling/refinement settings.
     """
     if cfg.decoder == "regression":
         return RegressionDecoder()
@@ -36,13 +36,9 @@ def build_decoder(
                 "decoder 'diffusion' needs a model: set diffusion_model (--diffusion-model) to a "
                 "checkpoint written by `fasthmr train-decoder denoiser`"
             )
-        if body_model is None:
-            raise FastHMRError(
-                "decoder 'diffusion' needs the SMPL body model (IK uses the person's skeleton)"
-            )
         from fasthmr_ros.decoders.diffusion.decoder import DiffusionDecoder
 
-        return DiffusionDecoder.from_checkpoint(cfg.diffusion_model, body_model, cfg, device)
+        return DiffusionDecoder.from_checkpoint(cfg.diffusion_model, cfg, device)
     if cfg.decoder == "genhmr":
         if not cfg.genhmr_model:
             raise MissingFileError("decoder 'genhmr' needs a model: set genhmr_model (--genhmr-model)")

@@ -347,26 +347,33 @@ _AMPLITUDE = np.array(
 )
 
 
-def synthetic_motion(
-    num_frames: int, fps: float = 30.0, rng: np.random.Generator | None = None, num_waves: int = 3
-) -> MotionClip:
-    """A smooth periodic motion in the camera frame: each joint's axis-angle is a sum of sines.
+# Coordinated movement patterns shared by every synthetic clip (fixed seed): joint motion in real
+# people is strongly correlated (a few principal components explain most of it), which is what a
+# motion prior learns; independent random joints would be neither human-like nor compressible.
+_NUM_MODES = 4
+_MOTION_BASIS = np.random.default_rng(2024).normal(scale=0.3, size=(_NUM_MODES, NUM_BODY_JOINTS, 3, 2))
 
-    Frequencies 0.2..1.5 Hz (walking, waving), random phases and axes, so different seeds give
-    different motions while every clip stays smooth: the ground truth a temporal decoder should
-    recover from noisy per-frame estimates.
+
+def synthetic_motion(
+    num_frames: int, fps: float = 30.0, rng: np.random.Generator | None = None
+) -> MotionClip:
+    """A smooth periodic motion in the camera frame, made of a few coordinated patterns.
+
+    Each clip drives the shared patterns (`_MOTION_BASIS`) with its own frequencies (0.3-1.5 Hz,
+    walking to waving), phases and amplitudes, plus a small static pose offset, so different
+    seeds give different motions while every clip stays smooth: the ground truth a temporal
+    decoder should recover from noisy per-frame estimates.
     """
     rng = rng or np.random.default_rng()
-    times = np.arange(num_frames)[:, None, None] / fps  # (T, 1, 1)
-    freq = rng.uniform(0.2, 1.5, size=(1, NUM_BODY_JOINTS, num_waves))
-    phase = rng.uniform(0, 2 * np.pi, size=(1, NUM_BODY_JOINTS, num_waves))
-    weight = rng.uniform(0.2, 1.0, size=(1, NUM_BODY_JOINTS, num_waves))
-    axes = rng.normal(size=(NUM_BODY_JOINTS, num_waves, 3))
-    axes /= np.linalg.norm(axes, axis=-1, keepdims=True)
-    angle = weight * np.sin(2 * np.pi * freq * times + phase) / num_waves  # (T, 23, W)
-    rotvec = np.einsum("tjw,jwc->tjc", angle, axes) * _AMPLITUDE[None, :, None]
-    rotvec += rng.normal(scale=0.1, size=(1, NUM_BODY_JOINTS, 3)) * _AMPLITUDE[None, :, None]
+    times = np.arange(num_frames)[:, None] / fps  # (T, 1)
+    freq = rng.uniform(0.3, 1.5, size=(1, _NUM_MODES))
+    phase = 2 * np.pi * freq * times + rng.uniform(0, 2 * np.pi, size=(1, _NUM_MODES))  # (T, K)
+    amplitude = rng.uniform(0.2, 1.0, size=(1, _NUM_MODES))
+    waves = np.stack([np.sin(phase), np.cos(phase)], axis=-1) * amplitude[..., None]  # (T, K, 2)
+    rotvec = np.einsum("tks,kjcs->tjc", waves, _MOTION_BASIS) * _AMPLITUDE[None, :, None]
+    rotvec += rng.normal(scale=0.05, size=(1, NUM_BODY_JOINTS, 3)) * _AMPLITUDE[None, :, None]
     body_pose = _rotvec_to_matrix(rotvec)
+    times = times[:, :, None]
     # Root: upright in the camera frame (SMPL's +y up -> camera -y), slowly turning and swaying.
     yaw = rng.uniform(-0.8, 0.8) + 0.5 * np.sin(2 * np.pi * rng.uniform(0.05, 0.3) * times[:, 0, 0])
     sway = 0.1 * np.sin(2 * np.pi * rng.uniform(0.1, 0.6) * times[:, 0, 0] + rng.uniform(0, 6.3))
@@ -409,18 +416,19 @@ def noisy_regression_sequence(
     betas = np.tile(clip.betas[:NUM_BETAS], (count, 1))
     pred_betas = betas + rng.normal(scale=0.1, size=betas.shape)
     pred_cam = np.tile([0.9, 0.0, 0.2], (count, 1)) + rng.normal(scale=0.01, size=(count, 3))
+    f32 = np.float32
     return FeatureSequence(
-        head_token=(pose6d @ embedding).astype(np.float32),
-        global_orient=clip.global_orient,
-        body_pose=clip.body_pose,
-        betas=betas,
-        pred_global_orient=pred_root,
-        pred_body_pose=pred_body,
-        pred_betas=pred_betas,
-        pred_cam=pred_cam,
+        head_token=(pose6d @ embedding).astype(f32),
+        global_orient=clip.global_orient.astype(f32),
+        body_pose=clip.body_pose.astype(f32),
+        betas=betas.astype(f32),
+        pred_global_orient=pred_root.astype(f32),
+        pred_body_pose=pred_body.astype(f32),
+        pred_betas=pred_betas.astype(f32),
+        pred_cam=pred_cam.astype(f32),
         fps=clip.fps,
         name=clip.name,
-    )
+    )  # float32 like a sequence read from disk
 
 
 def synthetic_clips(count: int, frames: int, fps: float = 30.0, seed: int = 0) -> list[MotionClip]:

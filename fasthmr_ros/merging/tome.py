@@ -119,11 +119,12 @@ def merge(state: TokenState, m: Matching) -> TokenState:
     src_weighted = _take(xa, m.src) * src_size[..., None]
     new_sb = sb.scatter_add(1, m.dst, src_size)
     summed = (xb * sb[..., None]).scatter_add(1, m.dst[..., None].expand(-1, -1, x.shape[-1]), src_weighted)
-    received = torch.zeros_like(sb, dtype=torch.bool).scatter(1, m.dst, True)
+    # Float scatters, not bool ones: ONNX export has no bool scatter (runtime/onnx_export.py).
+    received = torch.zeros_like(sb).scatter(1, m.dst, 1.0) > 0
     new_xb = torch.where(received[..., None], summed / new_sb[..., None], xb)
 
     pa, pb = state.protected[:, ::2], state.protected[:, 1::2]
-    new_pb = pb.scatter_reduce(1, m.dst, _take(pa, m.src), reduce="amax")
+    new_pb = pb | (torch.zeros_like(sb).scatter_add(1, m.dst, _take(pa, m.src).to(sb.dtype)) > 0)
     return TokenState(
         x=torch.cat([_take(xa, m.keep), new_xb], dim=1),
         size=torch.cat([_take(sa, m.keep), new_sb], dim=1),

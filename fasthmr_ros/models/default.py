@@ -35,7 +35,9 @@ EMBEDDED_WARNING = (
 def embedded_default_model(seed: int = 0) -> HMR:
     """A `tiny` HMR with seeded random weights, read-outs scaled down so poses stay plausible."""
     assets = ensure_standin_assets()
-    model = HMR(model_preset("tiny"))
+    with torch.random.fork_rng():  # every default-initialised tensor (biases too) from `seed`
+        torch.manual_seed(seed)
+        model = HMR(model_preset("tiny"))
     gen = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for param in model.parameters():

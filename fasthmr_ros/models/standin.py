@@ -24,13 +24,17 @@ from pathlib import Path
 
 import numpy as np
 import scipy.sparse
+import torch
 from smplx.vertex_ids import vertex_ids as SMPLX_VERTEX_IDS
+
+from fasthmr_ros.assets.paths import standin_dir
+from fasthmr_ros.models.rotation import rotmat_to_rot6d
 
 NUM_VERTICES = 6890
 NUM_FACES = 13776
 NUM_JOINTS = 24
 NUM_BETAS = 10
-STANDIN_VERSION = "standin-v1"
+STANDIN_VERSION = "standin-v2"
 STANDIN_WARNING = (
     "Using the generated STAND-IN body model, NOT SMPL: meshes, joints and every estimate are "
     "meaningless until the real SMPL_NEUTRAL.pkl (and real weights) are given."
@@ -123,7 +127,7 @@ _TORSO = _Tube(
         (0.15, 0.0, 0.030, 0.165, 0.110), (0.22, 0.0, 0.005, 0.175, 0.090),
         (0.27, 0.0, -0.010, 0.140, 0.075),
     ),
-    0.05, 0.05, 48, 42, (0, 1, 2, 3, 6, 9, 12, 13, 14, 16, 17),
+    0.05, 0.05, 48, 42, (0, 1, 2, 3, 6, 9, 12, 13, 14),
 )  # fmt: skip
 _HEAD = _Tube(
     "head", 1,
@@ -165,11 +169,17 @@ _RIGHT_ARM = _mirror(_LEFT_ARM, "right_arm", (9, 14, 17, 19, 21, 23))
 _RIGHT_LEG = _mirror(_LEFT_LEG, "right_leg", (0, 2, 5, 8))
 _RIGHT_FOOT = _mirror(_LEFT_FOOT, "right_foot", (8, 11))
 _TUBES = (_TORSO, _HEAD, _LEFT_ARM, _RIGHT_ARM, _LEFT_LEG, _RIGHT_LEG, _LEFT_FOOT, _RIGHT_FOOT)
-# Part -> (the part it is bridged to, a point inside both where the bridge goes).
+# Part -> (the part it is bridged to, a point on the part's surface hidden inside the other part,
+# a point on the other part's surface hidden inside this part). The bridge joins the faces nearest
+# to these points and runs along the part's axis, so it never shows.
 _BRIDGES = {
-    1: (0, (0.0, 0.23, -0.015)), 2: (0, (0.07, 0.215, -0.02)), 3: (0, (-0.07, 0.215, -0.02)),
-    4: (0, (0.075, -0.17, 0.02)), 5: (0, (-0.075, -0.17, 0.02)),
-    6: (4, (0.09, -1.11, -0.03)), 7: (5, (-0.09, -1.11, -0.03)),
+    1: (0, (0.0, 0.23, -0.015), (0.0, 0.32, -0.01)),
+    2: (0, (0.07, 0.215, -0.02), (0.175, 0.215, -0.02)),
+    3: (0, (-0.07, 0.215, -0.02), (-0.175, 0.215, -0.02)),
+    4: (0, (0.075, -0.17, 0.02), (0.075, -0.37, 0.01)),
+    5: (0, (-0.075, -0.17, 0.02), (-0.075, -0.37, 0.01)),
+    6: (4, (0.09, -1.06, -0.03), (0.09, -1.11, -0.03)),
+    7: (5, (-0.09, -1.06, -0.03), (-0.09, -1.11, -0.03)),
 }  # fmt: skip
 
 
@@ -268,13 +278,13 @@ def _build_mesh() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     verts, faces, part = np.concatenate(verts), np.concatenate(faces), np.concatenate(part)
     if len(verts) != NUM_VERTICES:
         raise AssertionError(f"stand-in has {len(verts)} vertices, expected {NUM_VERTICES}")
-    for child, (parent, anchor) in _BRIDGES.items():
+    for child, (parent, child_anchor, parent_anchor) in _BRIDGES.items():
         face_part = part[faces[:, 0]]
         centroids = verts[faces].mean(axis=1)
         child_faces = np.flatnonzero(face_part == child)
-        fa = child_faces[np.argmin(np.linalg.norm(centroids[child_faces] - np.asarray(anchor), axis=1))]
+        fa = child_faces[np.argmin(np.linalg.norm(centroids[child_faces] - child_anchor, axis=1))]
         parent_faces = np.flatnonzero(face_part == parent)
-        fb = parent_faces[np.argmin(np.linalg.norm(centroids[parent_faces] - centroids[fa], axis=1))]
+        fb = parent_faces[np.argmin(np.linalg.norm(centroids[parent_faces] - parent_anchor, axis=1))]
         faces = _bridge(verts, faces, fa, fb)
     if len(faces) != NUM_FACES:
         raise AssertionError(f"stand-in has {len(faces)} faces, expected {NUM_FACES}")
@@ -531,11 +541,6 @@ def relaxed_pose() -> np.ndarray:
     return pose
 
 
-def rotmat_to_6d(rotmats: np.ndarray) -> np.ndarray:
-    """(...,3,3) -> (...,6): the first two columns, as HMR 2.0's 6D layout reads them back."""
-    return np.concatenate([rotmats[..., :, 0], rotmats[..., :, 1]], axis=-1)
-
-
 def write_standin_mean_params(path: str | Path) -> Path:
     """Write a STAND-IN `smpl_mean_params.npz` (keys pose (144,), shape (10,), cam (3,)).
 
@@ -547,7 +552,7 @@ def write_standin_mean_params(path: str | Path) -> Path:
     tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npz")
     np.savez(
         tmp,
-        pose=rotmat_to_6d(relaxed_pose()).reshape(-1),
+        pose=rotmat_to_rot6d(torch.as_tensor(relaxed_pose())).numpy().reshape(-1),
         shape=np.zeros(NUM_BETAS),
         cam=np.array([0.9, 0.0, 0.0]),
     )
@@ -564,13 +569,6 @@ class StandinAssets:
     mean_params: Path
 
 
-def standin_cache_dir() -> Path:
-    """`$FASTHMR_CACHE/standin` when FASTHMR_CACHE is set, else `~/.cache/fasthmr_ros/standin`."""
-    root = os.environ.get("FASTHMR_CACHE")
-    base = Path(root).expanduser() if root else Path.home() / ".cache" / "fasthmr_ros"
-    return base / "standin"
-
-
 def ensure_standin_assets(cache_dir: str | Path | None = None) -> StandinAssets:
     """Generate the STAND-IN SMPL/J19/mean-param files once (deterministic) and return their paths.
 
@@ -578,7 +576,7 @@ def ensure_standin_assets(cache_dir: str | Path | None = None) -> StandinAssets:
     with them is MEANINGLESS until the real SMPL_NEUTRAL.pkl, SMPL_to_J19.pkl and
     smpl_mean_params.npz are given. Files are regenerated when the version stamp differs.
     """
-    folder = Path(cache_dir) if cache_dir is not None else standin_cache_dir()
+    folder = Path(cache_dir) if cache_dir is not None else standin_dir()
     assets = StandinAssets(
         smpl=folder / "STANDIN_SMPL_NEUTRAL.pkl",
         j19=folder / "STANDIN_SMPL_to_J19.pkl",

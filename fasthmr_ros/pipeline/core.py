@@ -117,7 +117,9 @@ class Pipeline:
     def reset(self) -> None:
         """Forget every track and history (a new recording, or time jumped backwards)."""
         self.tracker = Tracker(**vars(self.config.tracker))
-        self.history = TrackRingBuffer(self.config.history_window, self.config.tracker.max_age)
+        # A temporal decoder reads a longer window than the configured minimum: keep enough for it.
+        window = max(self.config.history_window, getattr(self.decoder, "history_frames", 0))
+        self.history = TrackRingBuffer(window, self.config.tracker.max_age)
         self._last: dict[int, _LastSeen] = {}
         self._frames_since_detection: int | None = None
         self.frame_index = 0

@@ -49,6 +49,7 @@ from fasthmr_ros.ros.typestore import (
     MARKER_ARRAY,
     MESH,
     get_typestore,
+    get_typestore_from,
 )
 
 log = logging.getLogger(__name__)
@@ -120,6 +121,7 @@ class BagSummary:
     persons: int = 0
     max_persons: int = 0
     unreadable: Counter[str] = field(default_factory=Counter)  # corrupt non-image records per topic
+    not_copied: dict[str, str] = field(default_factory=dict)  # input topic -> why it was not copied
     records_copied: int = 0
     seconds: float = 0.0
 
@@ -138,12 +140,13 @@ class BagSummary:
             f"frames in: {self.frames_in}, out: {self.frames_out}, skipped: {sum(self.skipped.values())}",
         ]
         for key, count in sorted(self.skipped.items()):
-            out.append(
-                f"  skipped {count} x {key} ({SKIP_REASONS[key]}), e.g.: {' | '.join(self.skip_examples[key])}"
-            )
+            examples = " | ".join(self.skip_examples[key])
+            out.append(f"  skipped {count} x {key} ({SKIP_REASONS[key]}), e.g.: {examples}")
         out.append(f"persons: {self.persons} in total, at most {self.max_persons} in one frame")
         for topic, count in sorted(self.unreadable.items()):
             out.append(f"unreadable records on {topic}: {count} (copied through unchanged)")
+        for topic, why in sorted(self.not_copied.items()):
+            out.append(f"input topic {topic} not copied: {why}")
         out.append(f"records copied through: {self.records_copied}")
         out.append(f"time: {self.seconds:.1f} s, {self.fps:.2f} frames/s")
         return out
@@ -156,7 +159,7 @@ class Stamped:
 
 
 class StampIndex:
-    """Messages sorted by header stamp, for nearest-within-slop lookups."""
+    """Payloads (messages, or their CDR) sorted by header stamp, for nearest-within-slop lookups."""
 
     def __init__(self, items: list[Stamped]) -> None:
         self.items = sorted(items, key=lambda s: s.stamp_ns)
@@ -169,6 +172,17 @@ class StampIndex:
             return None
         best = min(candidates, key=lambda j: abs(self.stamps[j] - stamp_ns))
         return self.items[best].msg if abs(self.stamps[best] - stamp_ns) <= slop_ns else None
+
+    def add(self, item: Stamped, keep: int) -> None:
+        """Insert in stamp order and keep only the newest `keep` (live pairing: a rolling window)."""
+        i = bisect.bisect_right(self.stamps, item.stamp_ns)
+        self.items.insert(i, item)
+        self.stamps.insert(i, item.stamp_ns)
+        del self.items[:-keep], self.stamps[:-keep]
+
+    @property
+    def newest_ns(self) -> int | None:
+        return self.stamps[-1] if self.stamps else None
 
 
 def _topics_of_types(reader: Reader, msgtypes: tuple[str, ...]) -> list[str]:
@@ -214,11 +228,18 @@ def choose_topics(reader: Reader, cfg: BagConfig) -> tuple[str, str | None, str 
             "pass --camera-info-topic, or --default-intrinsics to use HMR 2.0's focal guess"
         )
 
-    detections = cfg.detections_topic or None
-    if detections is not None and present.get(detections) != DETECTION_2D_ARRAY:
-        raise BagError(
-            f"detections topic {detections} is not a vision_msgs/Detection2DArray topic of the bag"
-        )
+    det_topics = _topics_of_types(reader, (DETECTION_2D_ARRAY,))
+    if cfg.detections_topic == "none":
+        detections = None
+    elif cfg.detections_topic:
+        if present.get(cfg.detections_topic) != DETECTION_2D_ARRAY:
+            raise BagError(
+                f"detections topic {cfg.detections_topic} is not a vision_msgs/Detection2DArray "
+                f"topic of the bag; Detection2DArray topics there: {det_topics or 'none'}"
+            )
+        detections = cfg.detections_topic
+    else:
+        detections = det_topics[0] if len(det_topics) == 1 else None
     return image, info, detections
 
 
@@ -291,7 +312,9 @@ class BagProcessor:
         return self.summary
 
     def _index(self, reader: Reader, topic: str | None) -> StampIndex | None:
-        """Deserialise every message of a side topic (CameraInfo, detections) by header stamp."""
+        """Every message of a side topic (CameraInfo, detections) by header stamp, kept as CDR
+        (a few hundred bytes each, so an hour at 30 Hz stays in the tens of MB) and deserialised
+        again when an image pairs with it."""
         if topic is None:
             return None
         items = []
@@ -301,7 +324,7 @@ class BagProcessor:
             except Exception:  # a corrupt record: counted, never fatal
                 self.summary.unreadable[topic] += 1
                 continue
-            items.append(Stamped(convert.time_to_ns(msg.header.stamp), msg))
+            items.append(Stamped(convert.time_to_ns(msg.header.stamp), bytes(raw)))
         return StampIndex(items)
 
     def _output_connections(self, writer: Writer) -> dict[str, Connection]:
@@ -318,21 +341,47 @@ class BagProcessor:
             ),
         }
 
+    def _definition(self, conn: Connection) -> tuple[str, str] | None:
+        """(msgdef, RIHS01 hash) to declare a copied topic with, or None when neither the bag nor
+        our store knows the type. Bags from Humble carry definitions without hashes."""
+        msgdef, digest = conn.msgdef.data, conn.digest
+        if msgdef and not digest:
+            try:
+                scratch = get_typestore_from(msgdef, conn.msgtype)
+                digest = scratch.hash_rihs01(conn.msgtype)
+            except Exception:  # an unparsable definition: fall back on our store below
+                msgdef = ""
+        if msgdef and digest:
+            return msgdef, digest
+        if conn.msgtype in self.typestore.fielddefs:
+            return self.typestore.generate_msgdef(conn.msgtype, ros_version=2)[0], self.typestore.hash_rihs01(
+                conn.msgtype
+            )
+        return None
+
     def _passthrough_connections(self, reader: Reader, writer: Writer) -> dict[int, Connection]:
-        """Input connection id -> output connection with the same topic, type, definition and QoS."""
+        """Input connection id -> output connection with the same topic, type, definition and QoS.
+
+        Topics that cannot be declared (unknown type, no definition) or that this run writes
+        itself are not copied; the summary names them."""
+        ours = set(vars(self.cfg.outputs).values())
         out: dict[int, Connection] = {}
         made: dict[tuple[str, str], Connection] = {}
         for conn in reader.connections:
             key = (conn.topic, conn.msgtype)
+            if conn.topic in ours:
+                self.summary.not_copied[conn.topic] = "replaced by this run's output"
+                continue
             if key not in made:
-                msgdef, digest = conn.msgdef.data, conn.digest
-                known = conn.msgtype in self.typestore.fielddefs
+                definition = self._definition(conn)
+                if definition is None:
+                    self.summary.not_copied[conn.topic] = f"no message definition for {conn.msgtype}"
+                    continue
                 made[key] = writer.add_connection(
                     conn.topic,
                     conn.msgtype,
-                    typestore=None if (msgdef and digest) or not known else self.typestore,
-                    msgdef=msgdef if msgdef and digest else None,
-                    rihs01=digest if msgdef and digest else None,
+                    msgdef=definition[0],
+                    rihs01=definition[1],
                     serialization_format=conn.ext.serialization_format,
                     offered_qos_profiles=conn.ext.offered_qos_profiles,
                 )
@@ -359,8 +408,9 @@ class BagProcessor:
         bar = tqdm(total=n_images, unit="frame", desc="fasthmr bag", disable=not self.progress)
         with bar:
             for conn, timestamp, raw in reader.messages():
-                writer.write(passthrough[conn.id], timestamp, raw)
-                self.summary.records_copied += 1
+                if conn.id in passthrough:
+                    writer.write(passthrough[conn.id], timestamp, raw)
+                    self.summary.records_copied += 1
                 if conn.topic != image_topic:
                     continue
                 for key, msg in self._frame_outputs(conn, raw, infos, detections):
@@ -386,8 +436,7 @@ class BagProcessor:
         messages = self.cfg.messages
         humans = convert.frame_to_msg(frame, messages.publish_vertices, self.store)
         yield "humans", self.typestore.serialize_cdr(humans, HUMAN_MESH_ARRAY)
-        markers = frame_markers(frame, self.faces, messages.mesh_markers, self.style, self.store)
-        yield "markers", self.typestore.serialize_cdr(markers, MARKER_ARRAY)
+        yield "markers", frame_markers(frame, self.faces, messages.mesh_markers, self.style, self.store)
         if self.on_frame:
             self.on_frame(rgb, frame, None)
 
@@ -409,11 +458,13 @@ class BagProcessor:
         camera = self._camera(infos, stamp, slop, width, height, rgb)
         dets = None
         if detections is not None:
-            det_msg = detections.nearest(stamp, slop)
-            if det_msg is None:
+            det_raw = detections.nearest(stamp, slop)
+            if det_raw is None:
                 raise _SkipFrameError("no_detections", f"image stamp {stamp} ns", rgb)
             try:
-                dets = convert.detections_from_msg(det_msg)
+                dets = convert.detections_from_msg(
+                    self.typestore.deserialize_cdr(det_raw, DETECTION_2D_ARRAY)
+                )
             except InputError as exc:
                 raise _SkipFrameError("detections", str(exc), rgb) from exc
         try:
@@ -428,13 +479,15 @@ class BagProcessor:
     ) -> CameraIntrinsics:
         if infos is None:
             return default_intrinsics(width, height)
-        info = infos.nearest(stamp, slop)
-        if info is None:
+        info_raw = infos.nearest(stamp, slop)
+        if info_raw is None:
             if self.cfg.use_default_intrinsics:
                 return default_intrinsics(width, height)
             raise _SkipFrameError("no_camera_info", f"image stamp {stamp} ns", rgb)
         try:
-            return convert.camera_from_info(info, width, height)
+            return convert.camera_from_info(
+                self.typestore.deserialize_cdr(info_raw, CAMERA_INFO), width, height
+            )
         except InputError as exc:
             if self.cfg.use_default_intrinsics:
                 return default_intrinsics(width, height)

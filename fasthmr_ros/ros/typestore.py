@@ -87,3 +87,11 @@ def get_typestore(store: str = DEFAULT_STORE) -> Typestore:
 def type_hash(typename: str, store: str = DEFAULT_STORE) -> str:
     """ROS 2 type hash `RIHS01_<64 hex>` of a registered type."""
     return get_typestore(store).hash_rihs01(typename)
+
+
+def get_typestore_from(msgdef: str, msgtype: str) -> Typestore:
+    """A store holding only the types of one bag connection's definition text (with its
+    dependencies), e.g. to hash a custom type recorded by a distro without type hashes."""
+    typestore = _rosbags_typestore(Stores.EMPTY)
+    typestore.register(get_types_from_msg(msgdef, msgtype))
+    return typestore

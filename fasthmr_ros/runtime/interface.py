@@ -54,6 +54,11 @@ class Runner(ABC):
         self.precision = precision
         self.device = device
 
+    @property
+    def needs_bbox_info(self) -> bool:
+        """Like `HMR.needs_bbox_info`: the graph has a CameraHMR head."""
+        return INPUT_BBOX_INFO in self.io.inputs
+
     def describe(self) -> str:
         batch = "any batch" if self.io.batch is None else f"batch {self.io.batch}"
         merging = ", Mask-ToMe mask input" if INPUT_PERSON_MASK in self.io.inputs else ""
@@ -64,11 +69,14 @@ class Runner(ABC):
         """One batch (exactly `io.batch` rows when fixed) of float32 CPU or device tensors."""
 
     def __call__(
-        self, crops: Array, person_mask: Array | None = None, bbox_info: Array | None = None
+        self, crops: Array, bbox_info: Array | None = None, person_mask: Array | None = None
     ) -> dict[str, Array]:
-        """crops (B, 3, 256, 256) normalised; person_mask (B, N) bool or 0/1, ignored by graphs
-        that do not merge tokens; bbox_info (B, 3) for CameraHMR heads. Returns numpy arrays for
-        numpy crops, torch tensors (on the runner's device) for torch crops."""
+        """Same argument order as `HMR.forward`, so a runner can stand in for the model.
+
+        crops (B, 3, 256, 256) normalised; bbox_info (B, 3) for CameraHMR heads; person_mask (B, N)
+        bool or 0/1, ignored by graphs that do not merge tokens. Returns numpy arrays for numpy
+        crops, torch tensors (on the runner's device) for torch crops.
+        """
         as_numpy = isinstance(crops, np.ndarray)
         inputs = self._prepare(crops, person_mask, bbox_info)
         batch = inputs[INPUT_CROPS].shape[0]

@@ -53,10 +53,11 @@ def default_variants(caps: Capabilities, base: RuntimeConfig | None = None) -> l
     return variants
 
 
-def _label(cfg: RuntimeConfig) -> str:
+def _label(cfg: RuntimeConfig, precision: str | None = None) -> str:
+    """backend/precision actually run (the asked-for one when the variant was skipped)."""
     extras = "+cuda_graphs" if cfg.cuda_graphs and cfg.device.startswith("cuda") else ""
     extras += "+compile" if cfg.compile else ""
-    return f"{cfg.backend}/{cfg.precision}{extras}"
+    return f"{cfg.backend}/{precision or cfg.precision}{extras}"
 
 
 def box_person_mask(batch: int, rows: int = 16, cols: int = 12) -> torch.Tensor:
@@ -100,19 +101,19 @@ def measure_backends(
     outputs: dict[int, dict[str, np.ndarray]] = {}
     for i, (_, runner, _) in enumerate(runners):
         for _ in range(warmup):
-            outputs[i] = {k: np.asarray(v.cpu()) for k, v in runner(crops, mask).items()}
+            outputs[i] = {k: np.asarray(v.cpu()) for k, v in runner(crops, person_mask=mask).items()}
     for _ in tqdm(range(repeats), desc="backend timing rounds", unit="round"):
         for i, (_, runner, _) in enumerate(runners):
             _sync()
             start = time.perf_counter()
-            runner(crops, mask)
+            runner(crops, person_mask=mask)
             _sync()
             samples[i].append((time.perf_counter() - start) * 1000)
     reference = outputs.get(0)
     for i, (cfg, runner, reason) in enumerate(runners):
         median = statistics.median(samples[i])
         entry = {
-            "variant": _label(cfg),
+            "variant": _label(cfg, runner.precision),
             "backend": runner.name,
             "precision": runner.precision,
             "device": runner.device,
@@ -143,18 +144,24 @@ def measure_backends(
 
 def main(argv: list[str] | None = None) -> int:
     """`python -m fasthmr_ros.runtime.measure --model vit_h`: random weights, timing only."""
-    from fasthmr_ros.config import model_preset
+    from fasthmr_ros.config import MergingConfig, model_preset
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--model", default="vit_h", help="architecture preset (random weights)")
     parser.add_argument("--batch", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--warmup", type=int, default=1)
+    parser.add_argument(
+        "--token-schedule", default="", help="Mask-ToMe schedule, e.g. 40,40,22 (default none)"
+    )
     parser.add_argument("--json", type=Path, help="write the results here")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="[%(levelname)s] %(name)s: %(message)s")
     torch.manual_seed(0)
     model = HMR(model_preset(args.model)).eval()
+    if args.token_schedule:
+        schedule = [int(r) for r in args.token_schedule.split(",")]
+        model.set_token_merging(MergingConfig(token_schedule=schedule))
     report = measure_backends(model, batch=args.batch, repeats=args.repeats, warmup=args.warmup)
     text = json.dumps(report, indent=1)
     if args.json:

@@ -21,7 +21,6 @@ The exporter is torch's TorchScript-based one (`dynamo=False`): the dynamo expor
 from __future__ import annotations
 
 import hashlib
-import inspect
 import json
 import logging
 import tempfile
@@ -63,27 +62,14 @@ class ExportInfo:
 
 def token_schedule_of(model: HMR) -> tuple[int, ...]:
     """The Mask-ToMe schedule the model runs with; () when it does not merge tokens."""
-    schedule = getattr(model.backbone, "token_schedule", None)
-    if schedule is None or not schedule.active:
-        return ()
-    return tuple(int(r) for r in schedule.merges)
-
-
-def accepts_person_mask(model: HMR) -> bool:
-    return "person_mask" in inspect.signature(model.forward).parameters
+    schedule = model.backbone.token_schedule
+    return tuple(int(r) for r in schedule.merges) if schedule.active else ()
 
 
 def apply_token_merging(model: HMR, merging: MergingConfig | None) -> tuple[int, ...]:
-    """Switch Mask-ToMe on with `merging` (off for None); returns the schedule now active."""
-    wants = merging is not None and (bool(merging.token_schedule) or merging.target_tokens is not None)
-    if not hasattr(model, "set_token_merging"):
-        if wants:
-            raise ExportError(
-                "this build's HMR has no token merging (Mask-ToMe) yet; export without merging options "
-                "or with --no-token-merging"
-            )
-        return ()
-    model.set_token_merging(merging if wants else None)
+    """Switch Mask-ToMe on with `merging` (off for None or an empty schedule); returns the
+    schedule now active. A schedule the backbone cannot run raises ScheduleError."""
+    model.set_token_merging(merging)
     return token_schedule_of(model)
 
 
@@ -91,7 +77,7 @@ def model_io(model: HMR, batch: int | None, mask_input: bool = True) -> ModelIO:
     """The graph interface of `model` as it is configured now (see the module docstring)."""
     rows, cols = model.backbone.grid_size
     inputs = [INPUT_CROPS]
-    if mask_input and token_schedule_of(model) and accepts_person_mask(model):
+    if mask_input and token_schedule_of(model):
         inputs.append(INPUT_PERSON_MASK)
     if model.needs_bbox_info:
         inputs.append(INPUT_BBOX_INFO)
@@ -172,6 +158,7 @@ def export_onnx(
             # Trace-time constants (token counts, schedule) are intended: shapes are fixed per schedule.
             warnings.simplefilter("ignore", torch.jit.TracerWarning)
             warnings.simplefilter("ignore", DeprecationWarning)
+            warnings.filterwarnings("ignore", message="Constant folding", category=UserWarning)
             torch.onnx.export(
                 graph,
                 example,

@@ -63,7 +63,7 @@ def verify_onnx(model: HMR, onnx_path: str | Path, batch: int = 1, seed: int = 0
     mask = torch.zeros(batch, io.num_patches)
     mask[:, io.num_patches // 4 : 3 * io.num_patches // 4] = 1.0
     bbox_info = torch.randn(batch, 3, generator=gen) * 0.1
-    got = OnnxRuntimeRunner(onnx_path)(crops.numpy(), mask.numpy(), bbox_info.numpy())
+    got = OnnxRuntimeRunner(onnx_path)(crops.numpy(), bbox_info.numpy(), person_mask=mask.numpy())
     kwargs = {}
     if INPUT_PERSON_MASK in io.inputs:
         kwargs["person_mask"] = mask > 0.5

@@ -20,7 +20,7 @@ import hashlib
 import json
 import logging
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -291,7 +291,7 @@ class TensorRTRunner(Runner):
     def __init__(self, engine_file: str | Path, onnx_path: str | Path, precision: str, batch: int) -> None:
         trt = import_tensorrt()
         io = read_model_io(onnx_path)
-        super().__init__(type(io)(io.inputs, io.outputs, io.num_patches, batch), precision, "cuda")
+        super().__init__(replace(io, batch=batch), precision, "cuda")
         self._logger = trt.Logger(trt.Logger.WARNING)
         trt.init_libnvinfer_plugins(self._logger, "")
         self._runtime = trt.Runtime(self._logger)

@@ -4,7 +4,8 @@ Per person and frame: the head tokens of the track's last frames (history + this
 window; a track with fewer than `window` frames has its frames stretched over the window by linear
 interpolation (the paper's resampling of short clips), so the model always sees W tokens. One
 denoising step gives the latent, the VAE decodes the window's motion, and the frame of interest is
-turned into SMPL rotations by twist-swing IK on the skeleton of the base head's shape.
+turned into SMPL rotations by twist-swing IK on the skeleton the model was trained on (stored in
+its checkpoint; the person's shape still comes from the base head).
 
 Causal (lookahead 0): the newest frame. Lookahead k: the frame k steps back, which has k future
 frames of context: smoother, k frames late; its stamp, camera and shape are in `history[-k]`.
@@ -21,9 +22,8 @@ import torch
 from fasthmr_ros.config import DecoderConfig
 from fasthmr_ros.decoders.base import DecoderInput, DecoderOutput
 from fasthmr_ros.decoders.diffusion.model import DiffusionModel, load_diffusion_model
-from fasthmr_ros.decoders.diffusion.twist_swing import inverse_kinematics, rest_skeleton, split_representation
+from fasthmr_ros.decoders.diffusion.twist_swing import inverse_kinematics, split_representation
 from fasthmr_ros.errors import InputError
-from fasthmr_ros.models.body_model import BodyModel
 from fasthmr_ros.pipeline.ring_buffer import TrackFrame
 
 
@@ -59,7 +59,6 @@ class DiffusionDecoder:
     def __init__(
         self,
         model: DiffusionModel,
-        body_model: BodyModel | None,
         lookahead: int = 0,
         sample_steps: int = 1,
         min_history: int = 4,
@@ -70,14 +69,19 @@ class DiffusionDecoder:
             raise InputError(f"lookahead must be in 0..{model.cfg.window - 1}, got {lookahead}")
         if min_history < 2:
             raise InputError("min_history must be >= 2 (one frame has no motion to decode)")
+        if sample_steps < 1:
+            raise InputError(f"sample_steps must be >= 1, got {sample_steps}")
         self.device = torch.device(device)
         self.model = model.to(self.device).eval().requires_grad_(False)
-        self.body_model = body_model
         self.cfg = model.cfg
         self.lookahead = lookahead
         self.sample_steps = sample_steps
         self.min_history = max(min_history, lookahead + 1)
-        self.seed = seed
+        # One fixed starting noise for every person and frame (see DiffusionModel.infer).
+        generator = torch.Generator().manual_seed(seed)
+        self.noise = torch.randn(1, self.cfg.latent_tokens, self.cfg.latent_dim, generator=generator).to(
+            self.device
+        )
 
     @property
     def history_frames(self) -> int:
@@ -86,15 +90,11 @@ class DiffusionDecoder:
 
     @classmethod
     def from_checkpoint(
-        cls,
-        path: str | Path,
-        body_model: BodyModel,
-        cfg: DecoderConfig | None = None,
-        device: str | torch.device = "cpu",
+        cls, path: str | Path, cfg: DecoderConfig | None = None, device: str | torch.device = "cpu"
     ) -> DiffusionDecoder:
         cfg = cfg or DecoderConfig()
         model, _ = load_diffusion_model(path, map_location=device)
-        return cls(model, body_model, cfg.lookahead, cfg.sample_steps, cfg.min_history, device)
+        return cls(model, cfg.lookahead, cfg.sample_steps, cfg.min_history, device)
 
     def decode(self, batch: DecoderInput) -> DecoderOutput:
         B = len(batch.track_ids)
@@ -116,9 +116,7 @@ class DiffusionDecoder:
             windows.append(stretched)
             positions.append(where[-1 - k])
         features = torch.as_tensor(np.stack(windows), dtype=torch.float32, device=self.device)
-        rotations = self.decode_windows(
-            features, torch.as_tensor(positions, device=self.device), batch.betas[active]
-        )
+        rotations = self.decode_windows(features, torch.as_tensor(positions, device=self.device))
         for row, i in enumerate(active):
             global_orient[i, 0] = rotations[row, 0].to(global_orient)
             body_pose[i] = rotations[row, 1:].to(body_pose)
@@ -126,33 +124,19 @@ class DiffusionDecoder:
         return DecoderOutput(global_orient, body_pose, used)
 
     def _tokens(self, history: list[TrackFrame], current: torch.Tensor) -> np.ndarray:
-        tokens = np.stack([f.head_token for f in history] + [current.detach().cpu().numpy()]).astype(
-            np.float32
-        )
-        if tokens.shape[1] != self.cfg.feature_dim:
+        tokens = [f.head_token for f in history] + [current.detach().cpu().numpy()]
+        widths = {np.shape(t)[-1] for t in tokens}
+        if widths != {self.cfg.feature_dim}:
             raise InputError(
                 f"the diffusion decoder was trained on {self.cfg.feature_dim}-d head tokens, got "
-                f"{tokens.shape[1]}-d: use the checkpoint trained for this base model"
+                f"{sorted(widths - {self.cfg.feature_dim})}-d: use the checkpoint trained for this base model"
             )
-        return tokens
+        return np.stack(tokens).astype(np.float32)
 
     @torch.no_grad()
-    def decode_windows(
-        self, features: torch.Tensor, positions: torch.Tensor, betas: torch.Tensor
-    ) -> torch.Tensor:
-        """features (B, W, F), window positions (B,), betas (B, 10) -> local rotations (B, 24, 3, 3)."""
-        if self.body_model is None:
-            raise InputError("the diffusion decoder needs the SMPL body model to turn betas into a skeleton")
-        body_device = self.body_model.faces_tensor.device
-        rest = rest_skeleton(self.body_model, betas.float().to(body_device))
-        return self.decode_with_rest(features, positions, rest.to(self.device))
-
-    @torch.no_grad()
-    def decode_with_rest(
-        self, features: torch.Tensor, positions: torch.Tensor, rest: torch.Tensor
-    ) -> torch.Tensor:
-        """As `decode_windows` with the rest skeleton (B, 29, 3) given (costing, tests)."""
-        generator = torch.Generator(device=self.device).manual_seed(self.seed)
-        motion = self.model.infer(features, self.sample_steps, generator)  # (B, W, 133)
+    def decode_windows(self, features: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
+        """features (B, W, F), fractional window positions (B,) -> local rotations (B, 24, 3, 3)."""
+        motion = self.model.infer(features, self.sample_steps, self.noise)  # (B, W, 133)
         points, twist = split_representation(sample_frame(motion, positions.to(motion.dtype)))
-        return inverse_kinematics(points, twist, rest.to(points.dtype))
+        rest = self.model.vae.skeleton.to(points.dtype).expand(points.shape[0], -1, -1)
+        return inverse_kinematics(points, twist, rest)

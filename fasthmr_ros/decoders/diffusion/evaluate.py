@@ -198,7 +198,7 @@ def run(args: argparse.Namespace) -> int:
 
     body_model = body_model_from_args(args)
     model, payload = load_diffusion_model(args.model)
-    decoder = DiffusionDecoder(model, body_model, args.lookahead, args.sample_steps, args.min_history)
+    decoder = DiffusionDecoder(model, args.lookahead, args.sample_steps, args.min_history)
     if args.sequences:
         sequences = [read_feature_sequence(p) for p in find_feature_sequences(args.sequences)]
     else:
@@ -224,22 +224,20 @@ def run(args: argparse.Namespace) -> int:
 
 
 def add_body_model_arguments(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_mutually_exclusive_group()
-    group.add_argument("--smpl", default=None, help="SMPL_NEUTRAL.pkl (default: the 4D-Humans cache)")
-    group.add_argument(
-        "--standin",
-        action="store_true",
-        help="use the generated stand-in body (NOT SMPL: CI and smoke tests)",
+    parser.add_argument(
+        "--smpl", default=None, help="SMPL_NEUTRAL.pkl (default: the 4D-Humans cache, else the stand-in body)"
     )
 
 
 def body_model_from_args(args: argparse.Namespace) -> BodyModel:
-    if getattr(args, "standin", False):
-        from fasthmr_ros.models.standin import ensure_standin_assets
+    """The SMPL the user named or has; without one, the generated stand-in (CI, smoke tests).
 
-        return BodyModel(ensure_standin_assets().smpl)
-    path = args.smpl or Path.home() / ".cache/4DHumans/data/smpl/SMPL_NEUTRAL.pkl"
-    return BodyModel(path)
+    The decoder only needs a skeleton, so training and evaluating on the stand-in exercise the
+    same code, but a model trained on it must not be used with real SMPL bodies.
+    """
+    from fasthmr_ros.models.default import resolve_body_model
+
+    return resolve_body_model(args.smpl).body
 
 
 def main(argv: list[str] | None = None) -> int:

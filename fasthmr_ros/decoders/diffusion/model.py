@@ -40,13 +40,16 @@ class DiffusionModel(nn.Module):
 
     @torch.no_grad()
     def infer(
-        self, features: torch.Tensor, steps: int = 1, generator: torch.Generator | None = None
+        self, features: torch.Tensor, steps: int = 1, noise: torch.Tensor | None = None
     ) -> torch.Tensor:
-        """features (B, W, F) -> motion (B, W, 133), raw units (metres, cos/sin)."""
+        """features (B, W, F) -> motion (B, W, 133), raw units (metres, cos/sin).
+
+        `noise` (1 or B, L, latent_dim) is the starting sample; the decoder passes the same one
+        for every person and frame, so a person's result depends only on their own window.
+        """
         shape = (features.shape[0], self.cfg.latent_tokens, self.cfg.latent_dim)
-        latent = self.schedule.sample(
-            lambda x, t: self.denoiser(x, t, features), shape, steps, generator, features.device
-        )
+        noise = torch.randn(shape, device=features.device) if noise is None else noise.expand(shape)
+        latent = self.schedule.sample(lambda x, t: self.denoiser(x, t, features), noise, steps)
         return self.vae.denormalize(self.vae.decode(latent / self.vae.latent_scale))
 
 

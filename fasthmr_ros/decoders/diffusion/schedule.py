@@ -58,15 +58,14 @@ class VSchedule:
     def sample(
         self,
         predict_v: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
-        shape: tuple[int, ...],
+        noise: torch.Tensor,
         steps: int = 1,
-        generator: torch.Generator | None = None,
-        device: torch.device | str = "cpu",
     ) -> torch.Tensor:
-        """Deterministic DDIM from pure noise in `steps` evenly spaced ("trailing") steps."""
+        """Deterministic DDIM from the pure noise given (the t = T-1 sample) in `steps` evenly
+        spaced ("trailing") steps."""
         if steps < 1:
             raise ValueError("steps must be >= 1")
-        x = torch.randn(shape, generator=generator, device=device)
+        x, shape, device = noise, noise.shape, noise.device
         times = torch.linspace(self.timesteps - 1, 0, steps + 1).round().long().tolist()
         for i in range(steps):
             t = torch.full((shape[0],), times[i], dtype=torch.long, device=device)

@@ -27,7 +27,7 @@ from fasthmr_ros.decoders.diffusion.model import (
     load_vae,
     save_checkpoint,
 )
-from fasthmr_ros.decoders.diffusion.twist_swing import pose_to_representation, rest_per_frame
+from fasthmr_ros.decoders.diffusion.twist_swing import pose_to_representation, rest_skeleton
 from fasthmr_ros.decoders.diffusion.vae import MotionVAE
 from fasthmr_ros.errors import InputError
 from fasthmr_ros.models.body_model import BodyModel
@@ -52,14 +52,24 @@ class TrainSettings:
 
 
 @torch.no_grad()
+def canonical_skeleton(body_model: BodyModel) -> torch.Tensor:
+    """The mean-shape rest skeleton (29, 3) every motion is measured on.
+
+    Why one skeleton for everybody: bone lengths would otherwise be most of the variance the VAE
+    has to encode, yet IK only needs directions and the base head supplies the person's shape.
+    """
+    return rest_skeleton(body_model, torch.zeros(1, body_model.num_betas))[0]
+
+
+@torch.no_grad()
 def motion_representation(
-    body_model: BodyModel, global_orient: np.ndarray, body_pose: np.ndarray, betas: np.ndarray
+    skeleton: torch.Tensor, global_orient: np.ndarray, body_pose: np.ndarray
 ) -> np.ndarray:
-    """Rotations (T,3,3), (T,23,3,3) and betas (10,) or (T,10) -> representation (T, 133)."""
+    """Rotations (T,3,3), (T,23,3,3) on a skeleton (29, 3) -> representation (T, 133)."""
     rotations = torch.as_tensor(
         np.concatenate([global_orient[:, None], body_pose], axis=1), dtype=torch.float32
     )
-    return pose_to_representation(rotations, rest_per_frame(body_model, betas, len(rotations))).numpy()
+    return pose_to_representation(rotations, skeleton.expand(len(rotations), -1, -1)).numpy()
 
 
 class WindowSampler:
@@ -131,7 +141,8 @@ def train_vae(
     """Stage 1 on motion clips (already in the camera frame, at cfg.fps)."""
     out = Path(out)
     torch.manual_seed(settings.seed)
-    motions = [motion_representation(body_model, c.global_orient, c.body_pose, c.betas) for c in clips]
+    skeleton = canonical_skeleton(body_model)
+    motions = [motion_representation(skeleton, c.global_orient, c.body_pose) for c in clips]
     payload = _resume_or_none(out, resume, KIND_VAE)
     if payload is not None:
         cfg = payload["config"]
@@ -140,6 +151,7 @@ def train_vae(
         stacked = np.concatenate(motions)
         vae.rep_mean.copy_(torch.as_tensor(stacked.mean(0)))
         vae.rep_std.copy_(torch.as_tensor(stacked.std(0)).clamp_min(1e-2))
+        vae.skeleton.copy_(skeleton)
     optimizer = torch.optim.AdamW(vae.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
     step = 0
     if payload is not None:
@@ -183,12 +195,12 @@ def _latent_std(vae: MotionVAE, sampler: WindowSampler, settings: TrainSettings,
 def train_denoiser(
     vae_path: str | Path,
     sequences: Sequence[FeatureSequence],
-    body_model: BodyModel,
     out: str | Path,
     settings: TrainSettings,
     resume: bool = False,
 ) -> DiffusionModel:
-    """Stage 2 on labelled feature sequences; the VAE stays frozen and ships inside the output."""
+    """Stage 2 on labelled feature sequences; the VAE (and its skeleton) stays frozen and ships
+    inside the output."""
     out = Path(out)
     torch.manual_seed(settings.seed)
     payload = _resume_or_none(out, resume, KIND_DECODER)
@@ -208,7 +220,7 @@ def train_denoiser(
         model.denoiser.load_state_dict(payload["state"]["denoiser"])
         optimizer.load_state_dict(payload["optimizer"])
         step = payload["step"]
-    motions = [motion_representation(body_model, s.global_orient, s.body_pose, s.betas) for s in sequences]
+    motions = [motion_representation(model.vae.skeleton, s.global_orient, s.body_pose) for s in sequences]
     sampler = WindowSampler(motions, cfg.window, settings, [s.head_token for s in sequences])
     sampler.rng = np.random.default_rng(settings.seed + step)
     schedule = model.schedule

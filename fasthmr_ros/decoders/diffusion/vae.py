@@ -13,7 +13,7 @@ from torch import nn
 
 from fasthmr_ros.config import DiffusionConfig
 from fasthmr_ros.decoders.diffusion.layers import Block, learned_positions
-from fasthmr_ros.decoders.diffusion.twist_swing import REPR_DIM
+from fasthmr_ros.decoders.diffusion.twist_swing import NUM_POINTS, REPR_DIM
 
 
 class MotionVAE(nn.Module):
@@ -42,6 +42,9 @@ class MotionVAE(nn.Module):
         self.register_buffer("rep_mean", torch.zeros(REPR_DIM))
         self.register_buffer("rep_std", torch.ones(REPR_DIM))
         self.register_buffer("latent_scale", torch.ones(()))
+        # The rest skeleton (29, 3) the representation is measured on: the training body model's
+        # mean shape. IK must use the same one; the person's own shape comes from the base head.
+        self.register_buffer("skeleton", torch.zeros(NUM_POINTS, 3))
 
     def normalize(self, rep: torch.Tensor) -> torch.Tensor:
         return (rep - self.rep_mean) / self.rep_std

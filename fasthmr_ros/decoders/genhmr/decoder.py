@@ -7,6 +7,7 @@ Without 2D keypoints (or without refinement enabled) the sampled pose is returne
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import torch
@@ -21,6 +22,8 @@ from fasthmr_ros.decoders.genhmr.skeleton import full_body_pose
 from fasthmr_ros.decoders.genhmr.tokenizer import PoseTokenizer
 from fasthmr_ros.errors import InputError
 from fasthmr_ros.models.body_model import BodyModel
+
+log = logging.getLogger(__name__)
 
 
 class GenHMRDecoder:
@@ -40,6 +43,8 @@ class GenHMRDecoder:
         self.tokenizer = tokenizer.to(self.device).eval().requires_grad_(False)
         self.transformer = transformer.to(self.device).eval().requires_grad_(False)
         self.body_model = body_model.to(self.device) if body_model is not None else None
+        if self.cfg.refinement.enabled and body_model is None:
+            log.warning("GenHMR: no body model given, so 2D pose-guided refinement is off")
         self.generator = None
         if self.cfg.sampling.seed is not None:
             self.generator = torch.Generator(device=self.device).manual_seed(self.cfg.sampling.seed)

@@ -83,7 +83,28 @@ def refine(
     keypoints2d: torch.Tensor,
     cfg: GenHMRRefinementConfig,
 ) -> RefinementResult:
-    """indices (B, N) sampled tokens; keypoints2d (B, 17, 3) COCO-17 in crop units -> refined pose."""
+    """indices (B, N) sampled tokens; keypoints2d (B, 17, 3) COCO-17 in crop units -> refined pose.
+
+    Runs with autograd on even when called under `no_grad`/`inference_mode` (callers often are).
+    """
+    with torch.inference_mode(False), torch.enable_grad():
+        args = (indices, image_tokens, head_token, betas, pred_cam, keypoints2d)
+        plain = [a.clone() if a is not None and a.is_inference() else a for a in args]
+        return _refine(model, tokenizer, body_model, *plain, cfg)
+
+
+def _refine(
+    model: MaskedPoseTransformer,
+    tokenizer: PoseTokenizer,
+    body_model: BodyModel,
+    indices: torch.Tensor,
+    image_tokens: torch.Tensor,
+    head_token: torch.Tensor | None,
+    betas: torch.Tensor,
+    pred_cam: torch.Tensor,
+    keypoints2d: torch.Tensor,
+    cfg: GenHMRRefinementConfig,
+) -> RefinementResult:
     start = time.perf_counter()
     objective = _Objective(body_model, betas, pred_cam, keypoints2d, cfg)
     codes = tokenizer.codebook.embed  # (K, code_dim)

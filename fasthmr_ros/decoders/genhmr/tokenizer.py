@@ -12,6 +12,7 @@ The SMPL hand joints (22, 23) are not tokenised; decoders set them to identity.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -109,7 +110,10 @@ class PoseTokenizer(nn.Module):
 
 
 def tokenizer_loss(
-    out: TokenizerOutput, target: torch.Tensor, commitment_weight: float, joints_fn=None
+    out: TokenizerOutput,
+    target: torch.Tensor,
+    cfg: GenHMRTokenizerConfig,
+    joints_fn: Callable[[torch.Tensor], torch.Tensor] | None = None,
 ) -> dict[str, torch.Tensor]:
     """Reconstruction (6D + matrix) + commitment, plus joint positions when a skeleton is given.
 
@@ -118,9 +122,9 @@ def tokenizer_loss(
     losses = {
         "rot6d": F.mse_loss(out.rot6d, rotmat_to_rot6d(target)),
         "rotmat": F.mse_loss(out.body_pose, target),
-        "commit": commitment_weight * out.commitment,
+        "commit": cfg.commitment_weight * out.commitment,
     }
     if joints_fn is not None:
-        losses["joints"] = F.mse_loss(joints_fn(out.body_pose), joints_fn(target)) * 100.0
+        losses["joints"] = cfg.joint_loss_weight * F.mse_loss(joints_fn(out.body_pose), joints_fn(target))
     losses["total"] = sum(losses.values())
     return losses

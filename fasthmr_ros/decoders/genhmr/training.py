@@ -6,18 +6,22 @@ models on synthetic data with exactly the code a user runs.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
 from fasthmr_ros.config import GenHMRSamplingConfig, GenHMRTokenizerConfig, GenHMRTransformerConfig
+from fasthmr_ros.decoders.data import FeatureSequence
 from fasthmr_ros.decoders.genhmr.masked_transformer import MaskedPoseTransformer
 from fasthmr_ros.decoders.genhmr.sampling import uncertainty_guided_sample
 from fasthmr_ros.decoders.genhmr.skeleton import RestSkeleton
 from fasthmr_ros.decoders.genhmr.tokenizer import PoseTokenizer, tokenizer_loss
+from fasthmr_ros.errors import InputError
 
 
 @dataclass
@@ -29,6 +33,7 @@ class TrainSettings:
     seed: int = 0
     eval_every: int = 1000
     progress: bool = True
+    device: str = "cpu"
 
 
 def geodesic_deg(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -70,15 +75,18 @@ def train_tokenizer(
 ) -> tuple[PoseTokenizer, dict[str, float]]:
     """poses (M, 21, 3, 3) body-joint rotations -> trained tokenizer and its validation metrics."""
     torch.manual_seed(settings.seed)
-    tokenizer = tokenizer or PoseTokenizer(cfg)
+    device = torch.device(settings.device)
+    tokenizer = (tokenizer or PoseTokenizer(cfg)).to(device)
+    skeleton = skeleton.to(device) if skeleton is not None else None
+    val_poses = val_poses.to(device)
     tokenizer.train()
     optimiser = torch.optim.AdamW(tokenizer.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, _warmup_cosine(settings.steps))
     bar = tqdm(range(settings.steps), desc="tokenizer", disable=not settings.progress)
     metrics: dict[str, float] = {}
     for step in bar:
-        batch = train_poses[torch.randint(0, train_poses.shape[0], (settings.batch_size,))]
-        losses = tokenizer_loss(tokenizer(batch), batch, cfg.commitment_weight, skeleton)
+        batch = train_poses[torch.randint(0, train_poses.shape[0], (settings.batch_size,))].to(device)
+        losses = tokenizer_loss(tokenizer(batch), batch, cfg, skeleton)
         optimiser.zero_grad(set_to_none=True)
         losses["total"].backward()
         optimiser.step()
@@ -86,7 +94,7 @@ def train_tokenizer(
         if (step + 1) % settings.eval_every == 0 or step + 1 == settings.steps:
             metrics = evaluate_tokenizer(tokenizer, val_poses, skeleton)
             bar.set_postfix(
-                loss=f"{float(losses['total']):.4f}", **{k: f"{v:.2f}" for k, v in metrics.items()}
+                loss=f"{losses['total'].item():.4f}", **{k: f"{v:.2f}" for k, v in metrics.items()}
             )
     return tokenizer, metrics
 
@@ -103,6 +111,11 @@ class FrameSet:
     def __len__(self) -> int:
         return self.image_tokens.shape[0]
 
+    def to(self, device: torch.device | str) -> FrameSet:
+        return FrameSet(
+            *(t.to(device) for t in (self.image_tokens, self.head_token, self.global_orient, self.body_pose))
+        )
+
 
 def masked_token_loss(
     model: MaskedPoseTransformer,
@@ -114,9 +127,10 @@ def masked_token_loss(
     """Mask a cosine-distributed fraction of each frame's tokens; cross-entropy on the masked ones
     (the MaskGIT objective that matches the sampling schedule) + global orientation regression."""
     B, N = targets.shape
-    ratio = torch.cos(math.pi / 2 * torch.rand(B))
+    device = targets.device
+    ratio = torch.cos(math.pi / 2 * torch.rand(B, device=device))
     num_masked = (ratio * N).ceil().clamp(1, N)  # (B,)
-    rank = torch.rand(B, N).argsort(1).argsort(1)  # a random permutation rank per token
+    rank = torch.rand(B, N, device=device).argsort(1).argsort(1)  # a random permutation rank per token
     mask = rank < num_masked[:, None]
     inputs = torch.where(mask, torch.full_like(targets, model.mask_id), targets)
     head = frames.head_token[idx] if model.head_token_proj is not None else None
@@ -139,7 +153,7 @@ def evaluate_genhmr(
     model.eval()
     sampling = GenHMRSamplingConfig(mode="argmax")
     sums = {"token_accuracy": 0.0, "orient_error_deg": 0.0, "pose_error_deg": 0.0, "mpjpe_mm": 0.0}
-    for idx in torch.arange(len(frames)).split(batch_size):
+    for idx in torch.arange(len(frames), device=frames.body_pose.device).split(batch_size):
         head = frames.head_token[idx] if model.head_token_proj is not None else None
         result = uncertainty_guided_sample(model, frames.image_tokens[idx], head, sampling)
         gt_body = frames.body_pose[idx, :21].float()
@@ -168,17 +182,22 @@ def train_genhmr(
 ) -> tuple[MaskedPoseTransformer, dict[str, float]]:
     """Train the masked transformer against the frozen tokenizer's tokens of the ground-truth pose."""
     torch.manual_seed(settings.seed)
-    tokenizer.eval().requires_grad_(False)
+    device = torch.device(settings.device)
+    train, val = train.to(device), val.to(device)
+    skeleton = skeleton.to(device) if skeleton is not None else None
+    tokenizer.to(device).eval().requires_grad_(False)
     with torch.no_grad():
         targets = torch.cat([tokenizer.encode(p[:, :21].float()) for p in train.body_pose.split(1024)])
-    model = model or MaskedPoseTransformer(cfg, tokenizer.cfg.num_tokens, tokenizer.cfg.codebook_size)
+    model = (model or MaskedPoseTransformer(cfg, tokenizer.cfg.num_tokens, tokenizer.cfg.codebook_size)).to(
+        device
+    )
     model.train()
     optimiser = torch.optim.AdamW(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, _warmup_cosine(settings.steps))
     bar = tqdm(range(settings.steps), desc="genhmr", disable=not settings.progress)
     metrics: dict[str, float] = {}
     for step in bar:
-        idx = torch.randint(0, len(train), (settings.batch_size,))
+        idx = torch.randint(0, len(train), (settings.batch_size,), device=device)
         losses = masked_token_loss(model, targets[idx], train, idx, cfg.orient_weight)
         optimiser.zero_grad(set_to_none=True)
         losses["total"].backward()
@@ -188,7 +207,7 @@ def train_genhmr(
         if (step + 1) % settings.eval_every == 0 or step + 1 == settings.steps:
             metrics = evaluate_genhmr(model, tokenizer, val, skeleton)
             bar.set_postfix(
-                loss=f"{float(losses['total']):.3f}", **{k: f"{v:.2f}" for k, v in metrics.items()}
+                loss=f"{losses['total'].item():.3f}", **{k: f"{v:.2f}" for k, v in metrics.items()}
             )
     return model, metrics
 
@@ -202,3 +221,50 @@ def _warmup_cosine(total: int, warmup_fraction: float = 0.05):
         return 0.5 * (1 + math.cos(math.pi * min(1.0, (step - warmup) / max(1, total - warmup))))
 
     return factor
+
+
+def frames_from_sequences(sequences: list[FeatureSequence]) -> FrameSet:
+    """Flatten labelled feature sequences (docs/decoders.md layout b) into frames.
+
+    The masked transformer is a per-frame model, so sequence boundaries do not matter here.
+    """
+    missing = [s.name or str(i) for i, s in enumerate(sequences) if s.image_tokens is None]
+    if missing:
+        raise InputError(
+            f"GenHMR trains on backbone image tokens, which these sequences lack: {missing[:5]}"
+            f"{' ...' if len(missing) > 5 else ''}; write them with image tokens (fasthmr extract-features)"
+        )
+    widths = {s.image_tokens.shape[1:] for s in sequences}
+    if len(widths) != 1:
+        raise InputError(f"all sequences need the same image-token shape (N, C); found {sorted(widths)}")
+
+    def cat(get, dtype=torch.float32):
+        return torch.cat([torch.as_tensor(get(s)).to(dtype) for s in sequences])
+
+    return FrameSet(
+        image_tokens=cat(lambda s: s.image_tokens, torch.float16),
+        head_token=cat(lambda s: s.head_token),
+        global_orient=cat(lambda s: s.global_orient)[:, None],
+        body_pose=cat(lambda s: s.body_pose),
+    )
+
+
+def add_synthetic_image_tokens(
+    sequences: list[FeatureSequence], num_tokens: int = 16, dim: int = 64, seed: int = 0
+) -> list[FeatureSequence]:
+    """Give synthetic sequences (which carry only a head token) image tokens to attend to.
+
+    Each frame's tokens are a fixed random linear map of the ground-truth pose plus noise, so a
+    model can only read the pose from them by learning, as from a real backbone.
+    """
+    rng = np.random.default_rng(seed)
+    width = 24 * 6
+    proj = rng.normal(size=(width, num_tokens * dim)).astype(np.float32) / np.sqrt(width)
+    out = []
+    for seq in sequences:
+        rot = np.concatenate([seq.global_orient[:, None], seq.body_pose], axis=1)  # (T, 24, 3, 3)
+        pose6d = np.concatenate([rot[..., :, 0], rot[..., :, 1]], axis=-1).reshape(len(seq), width)
+        tokens = (pose6d @ proj).reshape(len(seq), num_tokens, dim)
+        tokens += rng.normal(scale=0.1, size=tokens.shape).astype(np.float32)
+        out.append(dataclasses.replace(seq, image_tokens=tokens.astype(np.float16)))
+    return out

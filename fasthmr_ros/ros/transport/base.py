@@ -48,7 +48,13 @@ class Publisher(ABC):
 
     @abstractmethod
     def publish(self, msg: Any) -> None:
-        """Serialise a rosbags message object of `msgtype` and send it."""
+        """Send a rosbags message object of `msgtype`, or its CDR bytes as they are (like rclpy's
+        `publish`, which also takes serialised messages)."""
+
+    @abstractmethod
+    def publish_cdr(self, cdr: bytes) -> None:
+        """Send an already serialised message (CDR with its 4-byte header), e.g. the MarkerArray
+        from `markers.frame_markers`; rclpy publishers accept such bytes as they are."""
 
 
 class Transport(ABC):

@@ -52,10 +52,12 @@ class DdsPublisher(Publisher):
         self._transport, self._writer, self._struct = transport, writer, struct
 
     def publish(self, msg: Any) -> None:
-        self.publish_cdr(self._transport.typestore.serialize_cdr(msg, self.msgtype))
+        if isinstance(msg, (bytes, bytearray, memoryview)):
+            self.publish_cdr(bytes(msg))
+        else:
+            self.publish_cdr(self._transport.typestore.serialize_cdr(msg, self.msgtype))
 
     def publish_cdr(self, cdr: bytes) -> None:
-        """Send already-serialised CDR (4-byte encapsulation header included)."""
         self._writer.write(outgoing(self._struct, bytes(cdr)))
 
 
@@ -112,10 +114,18 @@ class DdsTransport(Transport):
     def _reader(self, name: str, msgtype: str, qos: QosProfile, on_cdr: Callable[[bytes, int], None]) -> None:
         dds_topic, _ = self._topic(name, msgtype)
 
-        def on_data_available(reader: DataReader) -> None:
+        created: list[DataReader] = []
+
+        def drain(reader: DataReader) -> None:
             for sample in reader.take(64):
                 if isinstance(sample, RawSample) and sample.sample_info.valid_data:
                     on_cdr(sample.data, self.now_ns())
+
+        def on_data_available(_: object) -> None:
+            # Transient-local history can arrive while DataReader() is still being constructed,
+            # before cyclonedds knows the Python object; the drain below picks those samples up.
+            if created:
+                drain(created[0])
 
         reader = DataReader(
             self._participant,
@@ -123,6 +133,8 @@ class DdsTransport(Transport):
             qos=dds_qos(qos, self.typestore.hash_rihs01(msgtype)),
             listener=Listener(on_data_available=on_data_available),
         )
+        created.append(reader)
+        drain(reader)
         self._endpoints.append(reader)
 
     def _deliver(

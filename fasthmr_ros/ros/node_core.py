@@ -1,0 +1,496 @@
+"""The live node's logic, whatever carries the messages (rclpy or plain DDS).
+
+Why a newest-frame slot and one worker: a camera gives 30 Hz, a heavy model may manage 5 Hz;
+queued frames would only grow the latency. So a frame that arrives while the worker is busy
+replaces the pending one (the replaced one is counted as dropped) and the worker always takes
+the newest. Nothing here raises into a transport callback: every bad input is logged, counted
+by reason and skipped.
+
+Outputs (rosbags message objects through the `Transport`): HumanMeshArray per processed frame,
+the fixed mesh once (latched), a rate-limited MarkerArray, optional TF per person (TFMessage on
+/tf, or a caller-given sink such as tf2_ros' broadcaster), and DiagnosticArray on /diagnostics
+(or a caller-given updater reads `diagnostic_values()`).
+"""
+
+from __future__ import annotations
+
+import logging
+import statistics
+import threading
+import time
+from collections import Counter, deque
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+from scipy.spatial.transform import Rotation
+
+from fasthmr_ros.config import NodeConfig
+from fasthmr_ros.errors import InputError
+from fasthmr_ros.pipeline.core import Pipeline
+from fasthmr_ros.pipeline.images import decode_image_message
+from fasthmr_ros.pipeline.result import FrameResult
+from fasthmr_ros.ros import convert
+from fasthmr_ros.ros.joint_names import PELVIS_INDEX
+from fasthmr_ros.ros.markers import MarkerStyle, frame_markers
+from fasthmr_ros.ros.node_params import RUNTIME_PARAMETERS, ParameterError, check_value
+from fasthmr_ros.ros.transport.base import DEFAULT, LATCHED, Publisher, Transport
+from fasthmr_ros.ros.typestore import HUMAN_MESH_ARRAY, MARKER_ARRAY, MESH, get_typestore
+from fasthmr_ros.runtime.select import BackendChoice
+
+TF_MESSAGE = "tf2_msgs/msg/TFMessage"
+DIAGNOSTIC_ARRAY = "diagnostic_msgs/msg/DiagnosticArray"
+TF_TOPIC = "/tf"
+DIAGNOSTICS_TOPIC = "/diagnostics"
+DIAGNOSTIC_NAME = "fasthmr: human mesh recovery"
+STATS_WINDOW = 100  # frames over which latency and model time are summarised
+RATE_WINDOW_S = 3.0  # seconds over which input and output rates are measured
+STALL_S = 3.0  # no input for this long (after some) is a warning
+OK, WARN, ERROR = 0, 1, 2
+
+Decoder = Callable[[Any], np.ndarray]  # image message -> (H, W, 3) RGB uint8
+TfSink = Callable[[list[Any]], None]  # rosbags geometry_msgs/TransformStamped list
+
+
+@dataclass
+class FrameInput:
+    """One paired input; the image is decoded by the worker, so dropped frames cost nothing."""
+
+    stamp_ns: int
+    received_ns: int
+    image: Any
+    camera_info: Any
+    detections: Any | None = None
+    decode: Decoder = decode_image_message
+
+
+class RateMeter:
+    """Events per second over the last RATE_WINDOW_S (0 when fewer than two events)."""
+
+    def __init__(self) -> None:
+        self._times: deque[float] = deque(maxlen=512)
+
+    def tick(self, now: float) -> None:
+        self._times.append(now)
+
+    def rate(self, now: float) -> float:
+        recent = [t for t in self._times if now - t <= RATE_WINDOW_S]
+        if len(recent) < 2:
+            return 0.0
+        return (len(recent) - 1) / max(now - recent[0], recent[-1] - recent[0])
+
+
+@dataclass
+class NodeStats:
+    """A consistent copy of the counters (tests and diagnostics read this)."""
+
+    frames_in: int
+    processed: int
+    dropped: int
+    malformed: dict[str, int]  # by reason: transport, image_decode, camera_info, detections, unpaired...
+    errors: dict[str, int]  # by reason: pipeline, publish
+    latencies_ms: list[float]  # last STATS_WINDOW image-stamp -> publish latencies
+    model_ms: list[float]  # last STATS_WINDOW pipeline per-frame times (sum of its stages)
+    input_rate_hz: float
+    output_rate_hz: float
+    markers_published: int
+    time_jumps: int
+    unpaired: dict[str, int]  # images that never met their CameraInfo / detections, by reason
+    newest_input_ns: int | None  # stamp of the last frame submitted
+    last_output_ns: int | None  # stamp of the last frame published
+
+
+class NodeCore:
+    """Construct, `start()`, feed `submit()`, `stop()`. Thread-safe."""
+
+    def __init__(
+        self,
+        cfg: NodeConfig,
+        pipeline: Pipeline,
+        transport: Transport,
+        backend: BackendChoice | None = None,
+        template_vertices: np.ndarray | None = None,
+        tf_sink: TfSink | None = None,
+        own_diagnostics: bool = True,
+        logger: logging.Logger | None = None,
+    ) -> None:
+        self.cfg = replace(cfg)
+        self.pipeline = pipeline
+        self.transport = transport
+        self.backend = backend
+        self.template_vertices = template_vertices
+        self.tf_sink = tf_sink
+        self.own_diagnostics = own_diagnostics
+        self.log = logger or logging.getLogger("fasthmr.node")
+        self.store = cfg.ros_store
+        self.types = get_typestore(self.store).types
+        self._cond = threading.Condition()
+        self._stopping = threading.Event()
+        self._marker_cond = threading.Condition()
+        self._marker_frame: FrameResult | None = None
+        self._marker_thread: threading.Thread | None = None
+        self._pending: FrameInput | None = None
+        # Called after each submit when there is no worker thread (rclpy: trigger a guard condition).
+        self.on_pending: Callable[[], None] | None = None
+        self._running = False
+        self._worker: threading.Thread | None = None
+        self._diag_thread: threading.Thread | None = None
+        self._changes: dict[str, Any] = {}
+        self._publishers: dict[str, Publisher] = {}
+        self._frames_in = self._processed = self._dropped = self._markers = self._time_jumps = 0
+        self._malformed: Counter[str] = Counter()
+        self._errors: Counter[str] = Counter()
+        self._latencies: deque[float] = deque(maxlen=STATS_WINDOW)
+        self._model_ms: deque[float] = deque(maxlen=STATS_WINDOW)
+        self._in_rate, self._out_rate = RateMeter(), RateMeter()
+        self._last_input = 0.0
+        self._last_marker = -float("inf")
+        self._last_stamp: int | None = None
+        self._newest_input: int | None = None
+        self._last_output: int | None = None
+        self._error_logged: set[str] = set()
+        # Images that never met their partners, by reason (the DDS front end's synchroniser).
+        self.unpaired: Callable[[], dict[str, int]] = dict
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def start(self, worker: bool = True) -> None:
+        """Advertise, publish the latched mesh, start the threads. `worker=False`: no inference
+        thread; the caller runs `process_pending()` when `on_pending` tells it a frame waits."""
+        if self._running:
+            return
+        if not self._publishers:
+            self._advertise()
+        self._running = True
+        self._stopping.clear()
+        if worker:
+            self._worker = threading.Thread(target=self._work, name="fasthmr-inference", daemon=True)
+            self._worker.start()
+        self._marker_thread = threading.Thread(target=self._marker_work, name="fasthmr-markers", daemon=True)
+        self._marker_thread.start()
+        if self.own_diagnostics:
+            self._diag_thread = threading.Thread(
+                target=self._diagnostics_loop, name="fasthmr-diag", daemon=True
+            )
+            self._diag_thread.start()
+
+    def _advertise(self) -> None:
+        """Once per node: publishers, and the latched mesh (late joiners get it from DDS)."""
+        cfg = self.cfg
+        self._publishers = {
+            "humans": self.transport.advertise(cfg.humans_topic, HUMAN_MESH_ARRAY, DEFAULT),
+            "mesh": self.transport.advertise(cfg.mesh_topic, MESH, LATCHED),
+            "markers": self.transport.advertise(cfg.markers_topic, MARKER_ARRAY, DEFAULT),
+        }
+        if self.tf_sink is None:
+            self._publishers["tf"] = self.transport.advertise(TF_TOPIC, TF_MESSAGE, DEFAULT)
+        if self.own_diagnostics:
+            self._publishers["diagnostics"] = self.transport.advertise(
+                DIAGNOSTICS_TOPIC, DIAGNOSTIC_ARRAY, DEFAULT
+            )
+        self._publish("mesh", convert.mesh_msg(self.pipeline.faces, self.template_vertices, self.store))
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop taking frames, let the current one finish, discard the pending one."""
+        with self._cond:
+            self._running = False
+            self._pending = None
+            self._cond.notify_all()
+        self._stopping.set()
+        with self._marker_cond:
+            self._marker_frame = None
+            self._marker_cond.notify_all()
+        for thread in (self._worker, self._marker_thread, self._diag_thread):
+            if thread is not None:
+                thread.join(timeout)
+        self._worker = self._marker_thread = self._diag_thread = None
+
+    @property
+    def running(self) -> bool:
+        return self._running
+
+    # -- input -------------------------------------------------------------------------------
+    def submit(self, frame: FrameInput) -> None:
+        """Called from transport threads: put the frame in the slot, never block on inference."""
+        now = time.monotonic()
+        with self._cond:
+            if not self._running:
+                return
+            self._frames_in += 1
+            self._in_rate.tick(now)
+            self._last_input = now
+            if self._pending is not None:
+                self._dropped += 1
+            self._pending = frame
+            self._newest_input = frame.stamp_ns
+            self._cond.notify()
+        if self.on_pending is not None:
+            self.on_pending()
+
+    # -- run-time parameters -----------------------------------------------------------------
+    def set_parameter(self, name: str, value: Any) -> None:
+        """Change a run-time parameter; applied before the next frame. ParameterError if refused."""
+        if name not in RUNTIME_PARAMETERS:
+            raise ParameterError(f"{name} cannot change at run time (restart the node, or reconfigure it)")
+        value = check_value(name, value)
+        with self._cond:
+            self._changes[name] = value
+
+    def _apply_changes(self) -> None:
+        with self._cond:
+            changes, self._changes = self._changes, {}
+        for name, value in changes.items():
+            setattr(self.cfg, name, value)
+            pipe = self.pipeline
+            if name in ("score_threshold", "min_box_size"):
+                setattr(pipe.config, name, value)
+            if name in ("score_threshold", "nms_iou") and pipe.detector is not None:
+                setattr(pipe.detector, name, value)
+            if name == "tracker_iou_threshold":
+                pipe.config.tracker.iou_threshold = value
+                pipe.tracker.iou_threshold = value
+            if name == "mesh_markers" and value:
+                pipe.estimator.return_vertices = True
+                pipe.config.output_vertices = True
+            self.log.info("parameter %s = %r", name, value)
+
+    # -- worker ------------------------------------------------------------------------------
+    def _work(self) -> None:
+        while True:
+            with self._cond:
+                while self._running and self._pending is None:
+                    self._cond.wait()
+                if not self._running:
+                    return
+            self.process_pending()
+
+    def process_pending(self) -> bool:
+        """Process the newest pending frame, if any (the worker thread, or an executor callback
+        when `start(worker=False)`); never raises. Returns whether a frame was taken."""
+        with self._cond:
+            frame, self._pending = self._pending, None
+            if frame is None or not self._running:
+                return False
+        try:
+            self._apply_changes()
+            self._handle(frame)
+        except Exception as exc:  # the worker must survive anything one frame does
+            self._error("internal", exc)
+        return True
+
+    def _handle(self, frame: FrameInput) -> None:
+        inputs = self._prepare(frame)
+        if inputs is None:
+            return
+        rgb, camera, dets = inputs
+        if self._last_stamp is not None and frame.stamp_ns < self._last_stamp:
+            # A replayed bag looped or the clock jumped back: the tracks belong to another time.
+            self.pipeline.reset()
+            with self._cond:
+                self._time_jumps += 1
+        self._last_stamp = frame.stamp_ns
+        frame_id = frame.image.header.frame_id
+        try:
+            result = self.pipeline.process(rgb, camera, frame.stamp_ns, frame_id, detections=dets)
+        except Exception as exc:
+            self._error("pipeline", exc)
+            return
+        self._publish_frame(result)
+
+    def _prepare(self, frame: FrameInput) -> tuple[np.ndarray, Any, Any] | None:
+        try:
+            rgb = frame.decode(frame.image)
+        except Exception as exc:  # cv_bridge raises its own types; all mean "unusable image"
+            return self._reject("image_decode", exc)
+        try:
+            camera = convert.camera_from_info(frame.camera_info, rgb.shape[1], rgb.shape[0])
+        except Exception as exc:
+            return self._reject("camera_info", exc)
+        dets = None
+        if frame.detections is not None:
+            try:
+                dets = convert.detections_from_msg(frame.detections)
+            except Exception as exc:
+                return self._reject("detections", exc)
+        return rgb, camera, dets
+
+    def _reject(self, reason: str, exc: Exception) -> None:
+        with self._cond:
+            self._malformed[reason] += 1
+        self._log_once(reason, f"skipping a frame ({reason}): {exc}", isinstance(exc, InputError))
+
+    def _error(self, reason: str, exc: Exception) -> None:
+        with self._cond:
+            self._errors[reason] += 1
+        self._log_once(reason, f"{reason} failed on a frame: {type(exc).__name__}: {exc}", False)
+
+    def _log_once(self, reason: str, text: str, expected: bool) -> None:
+        """The first occurrence of a reason in full, later ones at debug level (no log floods)."""
+        if reason in self._error_logged:
+            self.log.debug(text)
+            return
+        self._error_logged.add(reason)
+        if expected:
+            self.log.warning(text + " (further ones are counted in the diagnostics)")
+        else:
+            self.log.exception(text + " (further ones are counted in the diagnostics)")
+
+    # -- output ------------------------------------------------------------------------------
+    def _publish(self, key: str, msg: Any) -> bool:
+        try:
+            self._publishers[key].publish(msg)
+        except Exception as exc:
+            self._error("publish", exc)
+            return False
+        return True
+
+    def _publish_frame(self, result: FrameResult) -> None:
+        cfg = self.cfg
+        humans = convert.frame_to_msg(result, cfg.publish_vertices, self.store)
+        if not self._publish("humans", humans):
+            return
+        now = time.monotonic()
+        latency_ms = (self.transport.now_ns() - result.stamp_ns) / 1e6
+        with self._cond:
+            self._processed += 1
+            self._last_output = result.stamp_ns
+            self._out_rate.tick(now)
+            self._latencies.append(latency_ms)
+            self._model_ms.append(float(sum(result.timings_ms.values())))
+        if cfg.publish_tf and result.persons:
+            self._publish_tf(result)
+        if cfg.marker_rate_hz > 0 and now - self._last_marker >= 1.0 / cfg.marker_rate_hz:
+            self._last_marker = now
+            with self._marker_cond:
+                self._marker_frame = result  # a frame still waiting for its markers is superseded
+                self._marker_cond.notify()
+
+    def _marker_work(self) -> None:
+        """Markers off the inference thread, newest frame only: RViz output never delays inference."""
+        while True:
+            with self._marker_cond:
+                while self._running and self._marker_frame is None:
+                    self._marker_cond.wait()
+                if not self._running:
+                    return
+                result, self._marker_frame = self._marker_frame, None
+            cfg = self.cfg
+            try:
+                style = MarkerStyle(lifetime_s=cfg.marker_lifetime_s)
+                markers = frame_markers(result, self.pipeline.faces, cfg.mesh_markers, style, self.store)
+            except Exception as exc:
+                self._error("markers", exc)
+                continue
+            if self._publish("markers", markers):
+                with self._cond:
+                    self._markers += 1
+
+    def transforms(self, result: FrameResult) -> list[Any]:
+        """geometry_msgs/TransformStamped per person: pelvis position, SMPL root orientation,
+        child `<tf_prefix><track id>` of the image's (optical) frame."""
+        t = self.types
+        out = []
+        for person in result.persons:
+            joints = np.asarray(person.joints3d, dtype=np.float64).reshape(-1, 3)
+            index = PELVIS_INDEX.get(person.joint_set)
+            origin = joints[index] if index is not None and index < len(joints) else person.transl
+            x, y, z, w = Rotation.from_matrix(np.asarray(person.global_orient, np.float64)).as_quat()
+            out.append(
+                t["geometry_msgs/msg/TransformStamped"](
+                    header=convert.header(result.stamp_ns, result.frame_id, self.store),
+                    child_frame_id=f"{self.cfg.tf_prefix}{person.track_id}",
+                    transform=t["geometry_msgs/msg/Transform"](
+                        translation=t["geometry_msgs/msg/Vector3"](
+                            x=float(origin[0]), y=float(origin[1]), z=float(origin[2])
+                        ),
+                        rotation=t["geometry_msgs/msg/Quaternion"](x=x, y=y, z=z, w=w),
+                    ),
+                )
+            )
+        return out
+
+    def _publish_tf(self, result: FrameResult) -> None:
+        transforms = self.transforms(result)
+        if self.tf_sink is not None:
+            try:
+                self.tf_sink(transforms)
+            except Exception as exc:
+                self._error("publish", exc)
+            return
+        self._publish("tf", self.types[TF_MESSAGE](transforms=transforms))
+
+    # -- statistics and diagnostics ----------------------------------------------------------
+    def stats(self) -> NodeStats:
+        now = time.monotonic()
+        with self._cond:
+            malformed = Counter(self._malformed)
+            for topic, count in self.transport.malformed.items():
+                malformed[f"transport:{topic}"] += count
+            return NodeStats(
+                frames_in=self._frames_in,
+                processed=self._processed,
+                dropped=self._dropped,
+                malformed=dict(malformed),
+                errors=dict(self._errors),
+                latencies_ms=list(self._latencies),
+                model_ms=list(self._model_ms),
+                input_rate_hz=self._in_rate.rate(now),
+                output_rate_hz=self._out_rate.rate(now),
+                markers_published=self._markers,
+                time_jumps=self._time_jumps,
+                unpaired=self.unpaired(),
+                newest_input_ns=self._newest_input,
+                last_output_ns=self._last_output,
+            )
+
+    def diagnostic_values(self) -> tuple[int, str, dict[str, str]]:
+        """(level, summary, key -> value) for /diagnostics or a diagnostic_updater task."""
+        s = self.stats()
+        lat = s.latencies_ms
+        values = {
+            "input rate (Hz)": f"{s.input_rate_hz:.2f}",
+            "output rate (Hz)": f"{s.output_rate_hz:.2f}",
+            "latency median (ms)": f"{statistics.median(lat):.1f}" if lat else "n/a",
+            "latency max (ms)": f"{max(lat):.1f}" if lat else "n/a",
+            "model time median (ms)": f"{statistics.median(s.model_ms):.1f}" if s.model_ms else "n/a",
+            "frames in": str(s.frames_in),
+            "frames processed": str(s.processed),
+            "frames dropped (newer frame arrived)": str(s.dropped),
+            "unpaired": str(sum(s.unpaired.values())),
+            "malformed": str(sum(s.malformed.values())),
+            "errors": str(sum(s.errors.values())),
+        }
+        values.update({f"malformed: {k}": str(v) for k, v in sorted(s.malformed.items())})
+        values.update({f"errors: {k}": str(v) for k, v in sorted(s.errors.items())})
+        values.update({f"unpaired: {k}": str(v) for k, v in sorted(s.unpaired.items())})
+        if self.backend is not None:
+            values["backend"] = f"{self.backend.backend} {self.backend.precision} on {self.backend.device}"
+            values["backend reason"] = self.backend.reason
+        values["model"] = self.pipeline.model_description
+        values["body model"] = self.pipeline.body_description
+        level, summary = OK, "running"
+        if self.pipeline.embedded:
+            level, summary = WARN, "embedded default model: estimates are meaningless"
+        if s.frames_in and time.monotonic() - self._last_input > STALL_S:
+            level, summary = WARN, f"no input for more than {STALL_S:.0f} s"
+        if s.errors and s.processed == 0:
+            level, summary = ERROR, "every frame failed so far"
+        return level, summary, values
+
+    def diagnostics_msg(self) -> Any:
+        t = self.types
+        level, summary, values = self.diagnostic_values()
+        status = t["diagnostic_msgs/msg/DiagnosticStatus"](
+            level=level,
+            name=DIAGNOSTIC_NAME,
+            message=summary,
+            hardware_id=self.backend.device if self.backend is not None else "",
+            values=[t["diagnostic_msgs/msg/KeyValue"](key=k, value=v) for k, v in values.items()],
+        )
+        hdr = convert.header(self.transport.now_ns(), "", self.store)
+        return t[DIAGNOSTIC_ARRAY](header=hdr, status=[status])
+
+    def _diagnostics_loop(self) -> None:
+        period = 1.0 / self.cfg.diagnostics_rate_hz
+        while not self._stopping.wait(period):
+            self._publish("diagnostics", self.diagnostics_msg())

@@ -1,0 +1,117 @@
+"""The node's configure step without ROS: NodeConfig -> pipeline on the chosen backend.
+
+Backend choice is `fasthmr_ros.runtime.select` (one sentence of reason, shown in diagnostics).
+torch in fp32 without compile runs the model object directly; every other backend (TensorRT,
+onnxruntime, torch with autocast) goes through its `Runner`, plugged into the pipeline's
+estimator so tracking, decoders and SMPL stay the same.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from fasthmr_ros.config import (
+    DecoderConfig,
+    GenHMRConfig,
+    MergingConfig,
+    NodeConfig,
+    PipelineConfig,
+    RuntimeConfig,
+)
+from fasthmr_ros.pipeline.camera import bbox_info
+from fasthmr_ros.pipeline.core import Pipeline, build_pipeline
+from fasthmr_ros.pipeline.crop import CropBatch
+from fasthmr_ros.pipeline.estimator import MeshEstimator
+from fasthmr_ros.pipeline.result import CameraIntrinsics
+from fasthmr_ros.ros.node_params import check_config
+from fasthmr_ros.runtime.interface import Runner
+from fasthmr_ros.runtime.select import BackendChoice, choose_backend, create_runner, probe_capabilities
+
+log = logging.getLogger(__name__)
+
+
+class RunnerEstimator(MeshEstimator):
+    """A MeshEstimator whose network call goes to a backend runner (TensorRT, onnxruntime, ...)."""
+
+    def __init__(self, base: MeshEstimator, runner: Runner) -> None:
+        super().__init__(base.model, base.body, base.device, base.crop_policy, base.return_vertices)
+        self.runner = runner
+
+    def infer(
+        self, batch: CropBatch, camera: CameraIntrinsics, **model_kwargs: torch.Tensor
+    ) -> dict[str, torch.Tensor]:
+        info = None
+        if self.model.needs_bbox_info:
+            info = bbox_info(torch.from_numpy(batch.centers), torch.from_numpy(batch.sizes), camera)
+        out = self.runner(batch.crops, bbox_info=info, person_mask=model_kwargs.get("person_mask"))
+        return {k: v.to(self.device) for k, v in out.items()}
+
+
+@dataclass
+class LoadedPipeline:
+    pipeline: Pipeline
+    backend: BackendChoice
+    template_vertices: np.ndarray  # (V, 3) rest-pose body, for the latched shape_msgs/Mesh
+
+
+def pipeline_config(cfg: NodeConfig, device: str) -> PipelineConfig:
+    pipe = PipelineConfig(
+        checkpoint=cfg.checkpoint or None,
+        smpl=cfg.smpl or None,
+        j19=cfg.j19 or None,
+        device=device,
+        detection=cfg.detection,
+        detector_model=cfg.detector_model or None,
+        detect_every=cfg.detect_every,
+        score_threshold=cfg.score_threshold,
+        nms_iou=cfg.nms_iou,
+        min_box_size=cfg.min_box_size,
+        max_persons=cfg.max_persons,
+        history_window=cfg.history_window,
+        # Mesh markers and vertex publishing both need the vertices.
+        output_vertices=cfg.publish_vertices or cfg.mesh_markers,
+    )
+    pipe.tracker.iou_threshold = cfg.tracker_iou_threshold
+    pipe.tracker.max_age = cfg.tracker_max_age
+    return pipe
+
+
+def runtime_config(cfg: NodeConfig) -> RuntimeConfig:
+    return RuntimeConfig(
+        backend=cfg.backend,
+        precision=cfg.precision,
+        device=cfg.device,
+        engine_cache_dir=cfg.engine_cache_dir or None,
+    )
+
+
+def load_pipeline(cfg: NodeConfig) -> LoadedPipeline:
+    """Check the configuration, pick the backend, load model, body, detector and decoder."""
+    check_config(cfg)
+    if cfg.cpu_threads > 0:
+        torch.set_num_threads(cfg.cpu_threads)
+    runtime = runtime_config(cfg)
+    caps = probe_capabilities()
+    choice = choose_backend(runtime, caps)
+    decoder = None
+    genhmr = None
+    if cfg.decoder != "regression":
+        decoder = DecoderConfig(
+            decoder=cfg.decoder,
+            diffusion_model=cfg.decoder_model if cfg.decoder == "diffusion" else "",
+            genhmr_model=cfg.decoder_model if cfg.decoder == "genhmr" else "",
+        )
+        genhmr = GenHMRConfig(model_path=decoder.genhmr_model)
+    merging = MergingConfig() if cfg.token_merging else None
+    pipeline = build_pipeline(pipeline_config(cfg, choice.device), decoder, merging, genhmr)
+    direct = choice.backend in ("torch", "cpu") and choice.precision == "fp32"
+    if not direct:
+        runner, choice = create_runner(runtime, pipeline.estimator.model, caps)
+        pipeline.estimator = RunnerEstimator(pipeline.estimator, runner)
+    log.info("backend %s (%s): %s", choice.backend, choice.precision, choice.reason)
+    template = pipeline.estimator.body.smpl.v_template.detach().cpu().numpy()
+    return LoadedPipeline(pipeline, choice, template)
