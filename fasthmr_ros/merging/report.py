@@ -47,6 +47,7 @@ def plot_search(result: SearchResult, path: str | Path, title: str = "ECLM layer
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -67,6 +68,7 @@ def plot_search(result: SearchResult, path: str | Path, title: str = "ECLM layer
     ax.set_ylabel("MPJPE increase over the unmerged model (mm)")
     ax.set_title(title)
     ax.invert_xaxis()
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # layer counts are whole numbers
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
