@@ -7,6 +7,7 @@ Parameters come from `params_file` (default: the package's config/fasthmr.yaml);
 below override the most used ones and default to the same values as that file.
 """
 
+from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, EmitEvent, OpaqueFunction, RegisterEventHandler
 from launch.conditions import IfCondition
 from launch.events import matches_action
@@ -17,8 +18,6 @@ from launch_ros.events.lifecycle import ChangeState
 from launch_ros.parameter_descriptions import ParameterValue
 from launch_ros.substitutions import FindPackageShare
 from lifecycle_msgs.msg import Transition
-
-from launch import LaunchDescription
 
 PACKAGE = "fasthmr_ros"
 

@@ -7,6 +7,7 @@ latencies refer to the bag; `ros2 bag record` keeps the node's outputs, /tf and 
 Launch ends a few seconds after the bag finishes, so the last frame is written.
 """
 
+from launch import LaunchDescription
 from launch.actions import (
     DeclareLaunchArgument,
     EmitEvent,
@@ -21,8 +22,6 @@ from launch.launch_description_sources import PythonLaunchDescriptionSource
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.actions import SetParameter
 from launch_ros.substitutions import FindPackageShare
-
-from launch import LaunchDescription
 
 ARGUMENTS = {
     "bag": (None, "input rosbag2 (directory or file)"),
