@@ -204,14 +204,19 @@ def to_camera_frame(clip: MotionClip, yaw: float = 0.0) -> MotionClip:
 
 def find_motion_files(root: str | Path) -> list[Path]:
     """All AMASS motion npz files under root (sorted), skipping shape-only `shape.npz` files."""
+    return _find_npz(root, missing="motion data", kind="motion files", exclude="shape.npz")
+
+
+def _find_npz(root: str | Path, missing: str, kind: str, exclude: str = "") -> list[Path]:
+    """A file as given, or every .npz under a folder (sorted); a clear error when there is none."""
     root = Path(root)
     if root.is_file():
         return [root]
     if not root.is_dir():
-        raise InputError(f"motion data not found: {root}")
-    files = sorted(p for p in root.rglob("*.npz") if p.name != "shape.npz")
+        raise InputError(f"{missing} not found: {root}")
+    files = sorted(p for p in root.rglob("*.npz") if p.name != exclude)
     if not files:
-        raise InputError(f"no .npz motion files under {root}")
+        raise InputError(f"no .npz {kind} under {root}")
     return files
 
 
@@ -296,15 +301,8 @@ def write_feature_sequence(path: str | Path, seq: FeatureSequence) -> None:
 
 
 def find_feature_sequences(root: str | Path) -> list[Path]:
-    root = Path(root)
-    if root.is_file():
-        return [root]
-    if not root.is_dir():
-        raise InputError(f"feature sequences not found: {root}")
-    files = sorted(root.rglob("*.npz"))
-    if not files:
-        raise InputError(f"no .npz feature sequences under {root}")
-    return files
+    """All feature-sequence npz files under root (sorted), or root itself when it is a file."""
+    return _find_npz(root, missing="feature sequences", kind="feature sequences")
 
 
 def _atomic_savez(path: Path, **arrays: np.ndarray) -> None:

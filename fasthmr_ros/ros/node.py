@@ -339,30 +339,25 @@ def run_rclpy(cfg: NodeConfig, namespace: str = "", args: list[str] | None = Non
     """Start the node with `cfg` as parameter overrides, configure and activate it, spin."""
     rclpy.init(args=args)
     overrides = {name: getattr(cfg, name) for name in SPECS}
-    node = FastHMRNode(namespace, overrides)
-    executor = MultiThreadedExecutor()
-    executor.add_node(node)
-    try:
-        node.trigger_configure()
-        node.trigger_activate()
-        executor.spin()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        node.release()
-        node.destroy_node()
-        rclpy.try_shutdown()
-    return 0
+    return _spin(FastHMRNode(namespace, overrides), activate=True)
 
 
 def main(args: list[str] | None = None) -> int:
     """`ros2 run` / launch entry point: parameters from the command line or a params file; the
     launch file (or `ros2 lifecycle set`) drives configure and activate."""
     rclpy.init(args=args)
-    node = FastHMRNode()
+    return _spin(FastHMRNode(), activate=False)
+
+
+def _spin(node: FastHMRNode, activate: bool) -> int:
+    """Serve `node` (configured and activated first when `activate`) on a multi-threaded executor
+    until Ctrl-C or shutdown, then release it whatever happened."""
     executor = MultiThreadedExecutor()
     executor.add_node(node)
     try:
+        if activate:
+            node.trigger_configure()
+            node.trigger_activate()
         executor.spin()
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
