@@ -466,7 +466,10 @@ class NodeConfig:
     compressed_input: bool = False  # image_topic carries sensor_msgs/CompressedImage
     camera_info_topic: str = "/camera/camera_info"
     detections_topic: str = ""  # vision_msgs/Detection2DArray; "" = the pipeline finds people
-    queue_depth: int = 5  # sensor-data QoS depth of the input subscriptions
+    # QoS of the input subscriptions. best_effort (REP-2003's sensor data) matches best-effort and
+    # reliable cameras; reliable matches only reliable ones, but lets large raw images arrive whole.
+    image_reliability: str = "best_effort"  # best_effort | reliable
+    queue_depth: int = 5  # keep-last depth of the input subscriptions
     slop_s: float = 0.05  # largest stamp difference for image / camera_info / detections pairing
     # Outputs.
     humans_topic: str = "fasthmr/humans"  # fasthmr_ros/HumanMeshArray, one per processed image
