@@ -1,26 +1,20 @@
-"""Latency of one model under each backend and precision, for `fasthmr bench`.
+"""Section `backends`: latency of one model under each runtime backend and precision.
 
-Variants run interleaved (one call of each per round), so a machine that slows down part-way
-(thermal limits, other processes) slows every variant alike; the figure is the median per variant.
 Each variant's outputs are also compared with the first one's (the fp32 reference), so a fast
 but wrong backend shows up in the same table.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import logging
-import statistics
-import time
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
+from fasthmr_ros.bench.context import BenchContext
+from fasthmr_ros.bench.harness import Section, device_sync, interleaved_times
 from fasthmr_ros.config import RuntimeConfig, to_dict
 from fasthmr_ros.errors import FastHMRError
 from fasthmr_ros.models.hmr import HMR
@@ -67,11 +61,6 @@ def box_person_mask(batch: int, rows: int = 16, cols: int = 12) -> torch.Tensor:
     return grid.flatten(1)
 
 
-def _sync() -> None:
-    if torch.cuda.is_available():
-        torch.cuda.synchronize()
-
-
 def measure_backends(
     model: HMR,
     variants: list[RuntimeConfig] | None = None,
@@ -97,21 +86,24 @@ def measure_backends(
     gen = torch.Generator().manual_seed(0)
     crops = torch.randn(batch, 3, 256, 256, generator=gen)
     mask = box_person_mask(batch, *model.backbone.grid_size)
-    samples: dict[int, list[float]] = {i: [] for i in range(len(runners))}
     outputs: dict[int, dict[str, np.ndarray]] = {}
     for i, (_, runner, _) in enumerate(runners):
-        for _ in range(warmup):
-            outputs[i] = {k: np.asarray(v.cpu()) for k, v in runner(crops, person_mask=mask).items()}
-    for _ in tqdm(range(repeats), desc="backend timing rounds", unit="round"):
-        for i, (_, runner, _) in enumerate(runners):
-            _sync()
-            start = time.perf_counter()
-            runner(crops, person_mask=mask)
-            _sync()
-            samples[i].append((time.perf_counter() - start) * 1000)
+        outputs[i] = {k: np.asarray(v.cpu()) for k, v in runner(crops, person_mask=mask).items()}
+
+    def call(runner: Runner) -> Any:
+        return lambda: runner(crops, person_mask=mask)
+
+    sync = device_sync("cuda" if torch.cuda.is_available() else "cpu")
+    times = interleaved_times(
+        {str(i): call(r) for i, (_, r, _) in enumerate(runners)},
+        repeats,
+        max(0, warmup - 1),
+        sync,
+        "backends",
+    )
     reference = outputs.get(0)
     for i, (cfg, runner, reason) in enumerate(runners):
-        median = statistics.median(samples[i])
+        median = times.median_ms(str(i))
         entry = {
             "variant": _label(cfg, runner.precision),
             "backend": runner.name,
@@ -119,9 +111,9 @@ def measure_backends(
             "device": runner.device,
             "reason": reason,
             "median_ms": round(median, 3),
-            "min_ms": round(min(samples[i]), 3),
+            "min_ms": round(times.min_ms(str(i)), 3),
             "crops_per_s": round(batch * 1000 / median, 3),
-            "samples_ms": [round(s, 3) for s in samples[i]],
+            "samples_ms": times.all_ms(str(i)),
         }
         if reference is not None:
             entry["max_abs_diff_vs_first"] = max(
@@ -142,41 +134,14 @@ def measure_backends(
     }
 
 
-def main(argv: list[str] | None = None) -> int:
-    """`python -m fasthmr_ros.runtime.measure --model vit_h`: random weights, timing only."""
-    from fasthmr_ros.config import MergingConfig, model_preset
-
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--model", default="vit_h", help="architecture preset (random weights)")
-    parser.add_argument("--batch", type=int, default=1)
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--warmup", type=int, default=1)
-    parser.add_argument(
-        "--token-schedule", default="", help="Mask-ToMe schedule, e.g. 40,40,22 (default none)"
-    )
-    parser.add_argument("--json", type=Path, help="write the results here")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="[%(levelname)s] %(name)s: %(message)s")
-    torch.manual_seed(0)
-    model = HMR(model_preset(args.model)).eval()
-    if args.token_schedule:
-        schedule = [int(r) for r in args.token_schedule.split(",")]
-        model.set_token_merging(MergingConfig(token_schedule=schedule))
-    report = measure_backends(model, batch=args.batch, repeats=args.repeats, warmup=args.warmup)
-    text = json.dumps(report, indent=1)
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(text)
-    for r in report["results"]:
-        if "skipped" in r:
-            print(f"{r['variant']:<28} skipped: {r['skipped']}")
-        else:
-            print(
-                f"{r['variant']:<28} {r['median_ms']:>10.1f} ms  {r['crops_per_s']:>8.2f} crops/s  "
-                f"max|diff| {r.get('max_abs_diff_vs_first', 0):.2e}"
-            )
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+def backends_section(ctx: BenchContext) -> Section:
+    """The same model through each runtime backend available here (exports ONNX once, cached)."""
+    s = ctx.settings
+    report = measure_backends(ctx.baseline, batch=s.batch, repeats=s.repeats, warmup=s.warmup)
+    section = Section(
+        title=f"runtime backends, {ctx.model_name}, batch {s.batch}",
+        columns=["variant", "backend", "precision", "device", "median_ms", "crops_per_s",
+                 "max_abs_diff_vs_first", "skipped"],
+    )  # fmt: skip
+    section.rows.extend(report["results"])
+    return section

@@ -1,0 +1,30 @@
+"""`fasthmr bench` and `fasthmr soak`: measurement kept out of the library it measures.
+
+`harness` holds the one interleaved timer; each other module is one section of the report, a
+function `(BenchContext) -> Section`. To add a section, write such a function and list it in
+`SECTIONS`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fasthmr_ros.bench.backends import backends_section
+from fasthmr_ros.bench.context import BenchContext, BenchSettings
+from fasthmr_ros.bench.decoders import decoders_section
+from fasthmr_ros.bench.harness import Section, format_table
+from fasthmr_ros.bench.pipeline import pipeline_section, split_section
+from fasthmr_ros.bench.variants import block_scaling_section, variants_section
+
+SECTIONS: list[tuple[str, Callable[[BenchContext], Section]]] = [
+    ("variants", variants_section),
+    ("block_scaling", block_scaling_section),
+    ("pipeline", pipeline_section),
+    ("split", split_section),
+    ("decoders", decoders_section),
+    ("backends", backends_section),
+]
+# Exporting a full-size model to ONNX takes minutes and gigabytes: only on request.
+OPT_IN_SECTIONS = ("backends",)
+
+__all__ = ["OPT_IN_SECTIONS", "SECTIONS", "BenchContext", "BenchSettings", "Section", "format_table"]
