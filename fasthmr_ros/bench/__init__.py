@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from fasthmr_ros.bench.backends import backends_section
+from fasthmr_ros.bench.backends import backends_section, cpu_paths_section
 from fasthmr_ros.bench.context import BenchContext, BenchSettings
 from fasthmr_ros.bench.decoders import decoders_section
 from fasthmr_ros.bench.harness import Section, format_table
@@ -23,8 +23,9 @@ SECTIONS: list[tuple[str, Callable[[BenchContext], Section]]] = [
     ("split", split_section),
     ("decoders", decoders_section),
     ("backends", backends_section),
+    ("cpu_paths", cpu_paths_section),
 ]
-# Exporting a full-size model to ONNX takes minutes and gigabytes: only on request.
-OPT_IN_SECTIONS = ("backends",)
+# Exporting a full-size model to ONNX and quantizing it takes minutes and gigabytes: only on request.
+OPT_IN_SECTIONS = ("backends", "cpu_paths")
 
 __all__ = ["OPT_IN_SECTIONS", "SECTIONS", "BenchContext", "BenchSettings", "Section", "format_table"]

@@ -7,16 +7,16 @@ but wrong backend shows up in the same table.
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 import torch
 
 from fasthmr_ros.bench.context import BenchContext
-from fasthmr_ros.bench.harness import Section, device_sync, interleaved_times
+from fasthmr_ros.bench.harness import Section, device_sync, interleaved_times, load_average
 from fasthmr_ros.config import RuntimeConfig, to_dict
-from fasthmr_ros.errors import FastHMRError
+from fasthmr_ros.errors import FastHMRError, InputError
 from fasthmr_ros.models.hmr import HMR
 from fasthmr_ros.runtime.interface import Runner
 from fasthmr_ros.runtime.onnx_export import token_schedule_of
@@ -144,4 +144,137 @@ def backends_section(ctx: BenchContext) -> Section:
                  "max_abs_diff_vs_first", "skipped"],
     )  # fmt: skip
     section.rows.extend(report["results"])
+    return section
+
+
+@dataclass(frozen=True)
+class SpeedPath:
+    """One way to run the model on the CPU: which merging variant, through which backend, at
+    which precision. `variant` names one of `BenchContext.variants()`."""
+
+    variant: str
+    backend: str
+    precision: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.variant} {self.backend}/{self.precision}"
+
+
+# HMR 2.0's own path first: every speed-up is relative to it.
+REFERENCE_PATH = SpeedPath("baseline", "cpu", "fp32")
+DEFAULT_CPU_PATHS = (
+    REFERENCE_PATH,
+    SpeedPath("ECLM+Mask-ToMe", "cpu", "fp32"),
+    SpeedPath("ECLM+Mask-ToMe", "cpu", "bf16"),
+    SpeedPath("ECLM+Mask-ToMe", "cpu", "int8"),
+    SpeedPath("ECLM+Mask-ToMe", "onnxruntime", "fp32"),
+    SpeedPath("ECLM+Mask-ToMe", "onnxruntime", "int8"),
+)
+
+
+def parse_paths(text: str | None) -> tuple[SpeedPath, ...]:
+    """`variant:backend/precision,...` (e.g. `ECLM+Mask-ToMe:onnxruntime/int8`); the reference
+    path is always measured first."""
+    if not text:
+        return DEFAULT_CPU_PATHS
+    paths = [REFERENCE_PATH]
+    for item in text.split(","):
+        variant, _, rest = item.partition(":")
+        backend, _, precision = rest.partition("/")
+        if not (variant and backend and precision):
+            raise InputError(f"--paths item {item!r} is not variant:backend/precision")
+        if SpeedPath(variant, backend, precision) != REFERENCE_PATH:
+            paths.append(SpeedPath(variant, backend, precision))
+    return tuple(paths)
+
+
+def _bf16_missing() -> str | None:
+    """Why torch cannot run bf16 matrix products natively on this CPU, or None when it can."""
+    if torch.ops.mkldnn._is_mkldnn_bf16_supported():
+        return None
+    return "this CPU has no native bf16 (avx512_bf16 or AMX): it would be emulated"
+
+
+def cpu_paths_section(ctx: BenchContext) -> Section:
+    """Every CPU path, interleaved in one run per batch size: latency, crops/s, speed-up over HMR
+    2.0's own path, and the joint deviation from fp32 torch of the same weights (the path's
+    accuracy cost)."""
+    from fasthmr_ros.models.default import resolve_body_model
+    from fasthmr_ros.runtime.accuracy import joint_deviation_mm
+    from fasthmr_ros.runtime.select import BackendChoice, build_runner
+
+    s = ctx.settings
+    section = Section(
+        title=f"CPU paths, {ctx.model_name}, {torch.get_num_threads()} threads",
+        columns=["path", "batch", "median_ms", "min_ms", "crops_per_s", "speedup", "min_speedup",
+                 "joint_dev_mm", "skipped"],
+    )  # fmt: skip
+    paths = parse_paths(s.paths)
+    variants = {v.name: v for v in ctx.variants()}
+    source = resolve_body_model(s.smpl, s.j19)
+    body = source.body
+    section.notes.append(f"joints through: {source.description}")
+    runners: dict[SpeedPath, Runner] = {}
+    for path in paths:
+        if path.variant not in variants:
+            raise InputError(f"unknown variant {path.variant!r}; choose from {list(variants)}")
+        reason = _bf16_missing() if path.precision == "bf16" else None
+        if reason is None:
+            try:
+                choice = BackendChoice(path.backend, "cpu", path.precision, "bench")
+                runners[path] = build_runner(
+                    choice, RuntimeConfig(device="cpu"), variants[path.variant].model
+                )
+            except (FastHMRError, RuntimeError) as exc:
+                reason = str(exc)
+        if reason is not None:
+            section.rows.append({"path": path.label, "skipped": reason})
+    batches = [int(b) for b in (s.batches or str(s.batch)).split(",")]
+    deviations: dict[SpeedPath, float] = {}
+    for batch in batches:
+        crops = ctx.crops(batch=batch)
+        masks = {v.name: v.person_mask for v in ctx.variants(batch)}
+        outputs = {p: r(crops, person_mask=masks[p.variant]) for p, r in runners.items()}  # also warm-up
+        if batch == max(batches):
+            for p, out in outputs.items():
+                same_weights = SpeedPath(p.variant, "cpu", "fp32")
+                if same_weights in outputs:
+                    deviations[p] = joint_deviation_mm(body, out, outputs[same_weights])
+        runs = {
+            p.label: (lambda r=r, c=crops, m=masks[p.variant]: r(c, person_mask=m))
+            for p, r in runners.items()
+        }
+        repeats = max(3, s.repeats // batch)
+        load = load_average()
+        times = interleaved_times(runs, repeats, 0, ctx.sync, f"CPU paths, batch {batch}")
+        ref, ref_min = times.median_ms(REFERENCE_PATH.label), times.min_ms(REFERENCE_PATH.label)
+        section.notes.append(
+            f"batch {batch}: {repeats} rounds, load average before/after {load} / {load_average()}"
+        )
+        for p in runners:
+            ms = times.median_ms(p.label)
+            section.rows.append(
+                {
+                    "path": p.label,
+                    "variant": p.variant,
+                    "backend": p.backend,
+                    "precision": p.precision,
+                    "batch": batch,
+                    "median_ms": round(ms, 1),
+                    "min_ms": round(times.min_ms(p.label), 1),
+                    "crops_per_s": round(batch * 1000 / ms, 3),
+                    "speedup": round(ref / ms, 3),
+                    "min_speedup": round(ref_min / times.min_ms(p.label), 3),
+                    "samples_ms": times.all_ms(p.label),
+                }
+            )
+    for row in section.rows:
+        path = next((p for p in runners if p.label == row["path"]), None)
+        if path in deviations:
+            row["joint_dev_mm"] = round(deviations[path], 3)
+    section.notes.append(
+        "joint_dev_mm: mean pelvis-aligned joint distance from fp32 torch of the same weights and merging "
+        f"on the batch-{max(batches)} crops; speed-ups are against {REFERENCE_PATH.label} at the same batch"
+    )
     return section

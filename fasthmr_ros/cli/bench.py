@@ -28,6 +28,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--merged", help="ECLM-merged checkpoint (default: a 32->28 style plan, see docs)")
     parser.add_argument("--device", default="cpu", help="cpu or cuda[:N]")
     parser.add_argument("--batch", type=int, default=1, help="crops per forward pass")
+    parser.add_argument("--batches", help="cpu_paths: comma list of batch sizes (default: --batch)")
+    parser.add_argument(
+        "--paths", help="cpu_paths: comma list of variant:backend/precision (default: every CPU path)"
+    )
     parser.add_argument("--repeats", type=int, default=5, help="timed runs per variant (interleaved)")
     parser.add_argument("--warmup", type=int, default=1, help="untimed runs per variant first")
     parser.add_argument("--dtypes", help="comma list of fp32,fp16,bf16 (default: fp32 on CPU, all on CUDA)")
