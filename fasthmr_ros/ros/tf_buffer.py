@@ -52,7 +52,7 @@ class _Edge:
         self.quats: list[np.ndarray] = []  # (4,) x, y, z, w
         self.translations: list[np.ndarray] = []
 
-    def add(self, stamp_ns: int, quat: np.ndarray, translation: np.ndarray, keep_ns: int) -> None:
+    def add(self, stamp_ns: int, quat: np.ndarray, translation: np.ndarray, keep_ns: int | None) -> None:
         if self.static:
             self.stamps, self.quats, self.translations = [stamp_ns], [quat], [translation]
             return
@@ -63,6 +63,8 @@ class _Edge:
             self.stamps.insert(i, stamp_ns)
             self.quats.insert(i, quat)
             self.translations.insert(i, translation)
+        if keep_ns is None:
+            return
         oldest_kept = bisect.bisect_left(self.stamps, self.stamps[-1] - keep_ns)
         del self.stamps[:oldest_kept], self.quats[:oldest_kept], self.translations[:oldest_kept]
 
@@ -97,8 +99,9 @@ class _Edge:
 class TfBuffer:
     """Thread-safe: transport threads `add_message`, the worker `lookup`s."""
 
-    def __init__(self, cache_s: float = 10.0, tolerance_s: float = 0.1) -> None:
-        self.keep_ns = round(cache_s * 1e9)
+    def __init__(self, cache_s: float | None = 10.0, tolerance_s: float = 0.1) -> None:
+        """cache_s: history kept per edge (None: all of it, e.g. a whole bag read up front)."""
+        self.keep_ns = None if cache_s is None else round(cache_s * 1e9)
         self.tolerance_ns = round(tolerance_s * 1e9)
         self._edges: dict[str, _Edge] = {}
         self._lock = threading.Lock()
