@@ -19,9 +19,10 @@ from fasthmr_ros.pipeline.estimator import MeshEstimator
 from fasthmr_ros.pipeline.result import CameraIntrinsics
 from fasthmr_ros.ros.bag import BAG_VERSION, BagProcessor
 from fasthmr_ros.ros.bag_input import camera_info_message, image_message
-from fasthmr_ros.ros.convert import header, time_to_ns
+from fasthmr_ros.ros.convert import time_to_ns
 from fasthmr_ros.ros.typestore import CAMERA_INFO, HUMAN_MESH_ARRAY, IMAGE, TF_MESSAGE
 from fasthmr_ros.ros.typestore import get_typestore as our_typestore
+from tests.test_tf_buffer import stamped as transform
 
 CAMERA = CameraIntrinsics(150.0, 150.0, 64.0, 48.0, 128, 96)
 OPTICAL = "camera_optical_frame"
@@ -37,19 +38,6 @@ OPTICAL_QUAT = Rotation.from_euler("ZYX", [-90, 0, -90], degrees=True).as_quat()
 def pipeline() -> Pipeline:
     model, body = resolve_model(None), resolve_body_model(None, None)
     return Pipeline(MeshEstimator(model.model, body.body), PipelineConfig(output_vertices=True))
-
-
-def transform(parent: str, child: str, stamp_ns: int, xyz: tuple, quat: np.ndarray) -> Any:
-    t = TS.types
-    x, y, z, w = (float(v) for v in quat)
-    return t["geometry_msgs/msg/TransformStamped"](
-        header=header(stamp_ns, parent),
-        child_frame_id=child,
-        transform=t["geometry_msgs/msg/Transform"](
-            translation=t["geometry_msgs/msg/Vector3"](x=float(xyz[0]), y=float(xyz[1]), z=float(xyz[2])),
-            rotation=t["geometry_msgs/msg/Quaternion"](x=x, y=y, z=z, w=w),
-        ),
-    )
 
 
 def write_robot_bag(path: Path, map_until: int) -> None:
