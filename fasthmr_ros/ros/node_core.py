@@ -24,7 +24,6 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
-from scipy.spatial.transform import Rotation
 
 from fasthmr_ros.config import NodeConfig
 from fasthmr_ros.errors import InputError
@@ -32,14 +31,13 @@ from fasthmr_ros.pipeline.core import Pipeline
 from fasthmr_ros.pipeline.images import decode_image_message
 from fasthmr_ros.pipeline.result import FrameResult
 from fasthmr_ros.ros import convert
-from fasthmr_ros.ros.joint_names import PELVIS_INDEX
+from fasthmr_ros.ros.hri import body_transforms
 from fasthmr_ros.ros.markers import MarkerStyle, frame_markers
 from fasthmr_ros.ros.node_params import RUNTIME_PARAMETERS, ParameterError, check_value
 from fasthmr_ros.ros.transport.base import DEFAULT, LATCHED, Publisher, Transport
-from fasthmr_ros.ros.typestore import HUMAN_MESH_ARRAY, MARKER_ARRAY, MESH, get_typestore
+from fasthmr_ros.ros.typestore import HUMAN_MESH_ARRAY, MARKER_ARRAY, MESH, TF_MESSAGE, get_typestore
 from fasthmr_ros.runtime.select import BackendChoice
 
-TF_MESSAGE = "tf2_msgs/msg/TFMessage"
 DIAGNOSTIC_ARRAY = "diagnostic_msgs/msg/DiagnosticArray"
 TF_TOPIC = "/tf"
 DIAGNOSTICS_TOPIC = "/diagnostics"
@@ -378,28 +376,10 @@ class NodeCore:
                     self._markers += 1
 
     def transforms(self, result: FrameResult) -> list[Any]:
-        """geometry_msgs/TransformStamped per person: pelvis position, SMPL root orientation,
-        child `<tf_prefix><track id>` of the image's (optical) frame."""
-        t = self.types
-        out = []
-        for person in result.persons:
-            joints = np.asarray(person.joints3d, dtype=np.float64).reshape(-1, 3)
-            index = PELVIS_INDEX.get(person.joint_set)
-            origin = joints[index] if index is not None and index < len(joints) else person.transl
-            x, y, z, w = Rotation.from_matrix(np.asarray(person.global_orient, np.float64)).as_quat()
-            out.append(
-                t["geometry_msgs/msg/TransformStamped"](
-                    header=convert.header(result.stamp_ns, result.frame_id, self.store),
-                    child_frame_id=f"{self.cfg.tf_prefix}{person.track_id}",
-                    transform=t["geometry_msgs/msg/Transform"](
-                        translation=t["geometry_msgs/msg/Vector3"](
-                            x=float(origin[0]), y=float(origin[1]), z=float(origin[2])
-                        ),
-                        rotation=t["geometry_msgs/msg/Quaternion"](x=x, y=y, z=z, w=w),
-                    ),
-                )
-            )
-        return out
+        """geometry_msgs/TransformStamped per person, child `<tf_prefix><track id>` of the frame
+        the results are expressed in."""
+        children = [f"{self.cfg.tf_prefix}{p.track_id}" for p in result.persons]
+        return body_transforms(result, children, self.store)
 
     def _publish_tf(self, result: FrameResult) -> None:
         if self.with_tf:
