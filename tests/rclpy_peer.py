@@ -126,6 +126,7 @@ class NodeProcess:
         env = dict(os.environ, ROS_DOMAIN_ID=str(domain), ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST")
         env["PYTHONFAULTHANDLER"] = "1"  # a hung node prints every thread's stack on SIGABRT
         args = [str(FASTHMR), "node", "--transport", "rclpy", "-p", "device=cpu", "-p", "cpu_threads=1"]
+        args += ["-p", "backend=cpu", "-p", "precision=fp32"]  # torch fp32: no path choice at load
         for param in params:
             args += ["-p", param]
         self.proc = subprocess.Popen(

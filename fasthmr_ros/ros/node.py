@@ -48,12 +48,12 @@ from rclpy.signals import SignalHandlerOptions
 
 from fasthmr_ros.config import NodeConfig
 from fasthmr_ros.errors import FastHMRError
-from fasthmr_ros.ros.node_core import DIAGNOSTIC_ARRAY, TF_MESSAGE, NodeCore
+from fasthmr_ros.ros.node_core import DIAGNOSTIC_ARRAY, NodeCore
 from fasthmr_ros.ros.node_inputs import NodeInputs, input_types
 from fasthmr_ros.ros.node_params import SPECS, ParameterError, check_value
 from fasthmr_ros.ros.node_setup import load_pipeline
 from fasthmr_ros.ros.transport.base import MessageCallback, Publisher, QosProfile, Transport
-from fasthmr_ros.ros.typestore import HUMAN_MESH_ARRAY, MARKER_ARRAY, MESH, STORES, get_typestore
+from fasthmr_ros.ros.typestore import HUMAN_MESH_ARRAY, MARKER_ARRAY, MESH, STORES, TF_MESSAGE, get_typestore
 
 NODE_NAME = "fasthmr_node"
 PYTHON_LOGGERS = ("fasthmr", "fasthmr_ros")  # the package's Python loggers, routed to the node's
