@@ -213,8 +213,11 @@ class FastHMRNode(LifecycleNode):
         self._input_group = MutuallyExclusiveCallbackGroup()
         self._guard: Any = None
         self._log_handler = RosLogHandler(self.get_logger())
+        # rcutils severities are Python's logging levels (10 debug ... 50 fatal).
+        level = int(self.get_logger().get_effective_level())
         for name in PYTHON_LOGGERS:
             logging.getLogger(name).addHandler(self._log_handler)
+            logging.getLogger(name).setLevel(level)
             logging.getLogger(name).propagate = False  # printed once, by ROS
 
     # -- parameters --------------------------------------------------------------------------
@@ -319,6 +322,7 @@ class FastHMRNode(LifecycleNode):
     def destroy_node(self) -> None:
         for name in PYTHON_LOGGERS:
             logging.getLogger(name).removeHandler(self._log_handler)
+            logging.getLogger(name).setLevel(logging.NOTSET)
             logging.getLogger(name).propagate = True
         super().destroy_node()
 
