@@ -26,6 +26,13 @@ fi
 echo "fasthmr_ros installed in $(pwd)/.venv"
 [ "$WITH_ROS" = 1 ] || exit 0
 
+PY_VERSION=$(.venv/bin/python -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')
+if [ "$PY_VERSION" != 3.11 ] || [ "$(uname -m)" != x86_64 ]; then
+  echo "setup.sh --ros: the ROS 2 wheels on PyPI are for Python 3.11 on x86_64 Linux; this is" \
+    "Python $PY_VERSION on $(uname -m). Use colcon in a sourced ROS 2 workspace instead (README)." >&2
+  exit 1
+fi
+
 # rclpy with Fast DDS, the message packages the node uses, and what CMakeLists.txt needs to
 # generate and build our messages (ament_cmake, the rosidl generators and their CMake packages).
 ROS_PACKAGES=(
@@ -41,7 +48,6 @@ for tool in cmake make cc c++; do
   command -v "$tool" >/dev/null || { echo "setup.sh --ros needs $tool (apt-get install cmake build-essential)" >&2; exit 1; }
 done
 VENV=$(pwd)/.venv
-PY_VERSION=$(.venv/bin/python -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')
 # The generated Python half of fasthmr_ros (fasthmr_ros.msg and its C extensions) goes into a
 # folder of its own, named in site-packages/fasthmr_ros.pkg: fasthmr_ros/__init__.py extends the
 # package path with it, so the editable code and the messages form one package.
