@@ -36,6 +36,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "build-engine": ("fasthmr_ros.cli.build_engine", "ONNX -> cached TensorRT engine for this GPU"),
     "node": ("fasthmr_ros.cli.node", "the live ROS 2 node: --transport dds (no ROS needed) or rclpy"),
     "extract-features": ("fasthmr_ros.cli.extract_features", "labelled video -> decoder training features"),
+    "synth": ("fasthmr_ros.cli.synth", "labelled synthetic data set of stand-in bodies (images, clips)"),
+    "eval": ("fasthmr_ros.cli.eval", "MPJPE, PA-MPJPE, PVE, accel error and latency on a labelled set"),
+    "train-hmr": ("fasthmr_ros.cli.train_hmr", "train an HMR-structured model on a labelled set (CPU)"),
 }
 
 

@@ -22,11 +22,8 @@ from fasthmr_ros.config import (
     PipelineConfig,
     RuntimeConfig,
 )
-from fasthmr_ros.pipeline.camera import bbox_info
 from fasthmr_ros.pipeline.core import Pipeline, build_pipeline
-from fasthmr_ros.pipeline.crop import CropBatch
 from fasthmr_ros.pipeline.estimator import MeshEstimator
-from fasthmr_ros.pipeline.result import CameraIntrinsics
 from fasthmr_ros.ros.node_params import check_config
 from fasthmr_ros.runtime.interface import Runner
 from fasthmr_ros.runtime.select import BackendChoice, choose_backend, create_runner, probe_capabilities
@@ -44,13 +41,10 @@ class RunnerEstimator(MeshEstimator):
         self.crop_policy, self.return_vertices = base.crop_policy, base.return_vertices
         self.runner = runner
 
-    def infer(
-        self, batch: CropBatch, camera: CameraIntrinsics, **model_kwargs: torch.Tensor
+    def network(
+        self, crops: torch.Tensor, info: torch.Tensor | None, **model_kwargs: torch.Tensor
     ) -> dict[str, torch.Tensor]:
-        info = None
-        if self.model.needs_bbox_info:
-            info = bbox_info(torch.from_numpy(batch.centers), torch.from_numpy(batch.sizes), camera)
-        out = self.runner(batch.crops, bbox_info=info, person_mask=model_kwargs.get("person_mask"))
+        out = self.runner(crops, bbox_info=info, person_mask=model_kwargs.get("person_mask"))
         return {k: v.to(self.device) for k, v in out.items()}
 
 
