@@ -20,10 +20,10 @@ from fasthmr_ros.decoders.diffusion.evaluate import evaluate
 from fasthmr_ros.decoders.diffusion.model import load_diffusion_model, load_vae
 from fasthmr_ros.decoders.diffusion.schedule import VSchedule
 from fasthmr_ros.decoders.diffusion.training import TrainSettings, train_denoiser, train_vae
+from fasthmr_ros.decoders.history import TrackFrame
 from fasthmr_ros.errors import CheckpointError, FastHMRError, InputError, MissingFileError
 from fasthmr_ros.models.body_model import BodyModel
 from fasthmr_ros.models.standin import ensure_standin_assets
-from fasthmr_ros.pipeline.ring_buffer import TrackFrame
 
 
 @pytest.fixture(scope="module")

@@ -23,6 +23,7 @@ import torch
 
 from fasthmr_ros.config import DETECTION_MODES, MergingConfig, PipelineConfig
 from fasthmr_ros.decoders.base import DecoderInput, PoseDecoder, RegressionDecoder
+from fasthmr_ros.decoders.history import TrackFrame, TrackRingBuffer
 from fasthmr_ros.errors import FastHMRError, InputError
 from fasthmr_ros.models.hmr import CROP_SIZE
 from fasthmr_ros.pipeline.crop import CropBatch
@@ -37,7 +38,6 @@ from fasthmr_ros.pipeline.detection import (
 )
 from fasthmr_ros.pipeline.estimator import MeshEstimator
 from fasthmr_ros.pipeline.result import CameraIntrinsics, FrameResult, PersonResult
-from fasthmr_ros.pipeline.ring_buffer import TrackFrame, TrackRingBuffer
 from fasthmr_ros.pipeline.tracking import Tracker
 from fasthmr_ros.pipeline.yolo import YoloOnnxDetector, attach_keypoints
 

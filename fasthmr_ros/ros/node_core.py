@@ -28,11 +28,11 @@ from scipy.spatial.transform import Rotation
 
 from fasthmr_ros.config import NodeConfig
 from fasthmr_ros.errors import InputError
+from fasthmr_ros.models.joints import PELVIS_INDEX
 from fasthmr_ros.pipeline.core import Pipeline
 from fasthmr_ros.pipeline.images import decode_image_message
 from fasthmr_ros.pipeline.result import FrameResult
 from fasthmr_ros.ros import convert
-from fasthmr_ros.ros.joint_names import PELVIS_INDEX
 from fasthmr_ros.ros.markers import MarkerStyle, frame_markers
 from fasthmr_ros.ros.node_params import RUNTIME_PARAMETERS, ParameterError, check_value
 from fasthmr_ros.ros.transport.base import DEFAULT, LATCHED, Publisher, Transport

@@ -16,7 +16,7 @@ from __future__ import annotations
 import torch
 
 from fasthmr_ros.errors import InputError
-from fasthmr_ros.models.body_model import JOINT_SET_HMR2, JOINT_SET_SMPL
+from fasthmr_ros.models.joints import JOINT_SET_HMR2, JOINT_SET_SMPL
 
 COCO17_NAMES = (
     "nose", "left_eye", "right_eye", "left_ear", "right_ear",
