@@ -64,6 +64,8 @@ SPECS: dict[str, ParamSpec] = {
     "cpu_threads": ParamSpec("torch intra-op threads; 0 = torch's default", 0, 256),
     "decoder": ParamSpec("pose decoder", choices=("regression", "diffusion", "genhmr")),
     "decoder_model": ParamSpec("checkpoint of the diffusion or GenHMR decoder"),
+    "lookahead": ParamSpec("diffusion decoder: frames of delay traded for smoothness", 0, 1024),
+    "sample_steps": ParamSpec("diffusion decoder: denoising steps (the paper uses one)", 1, 1000),
     "token_merging": ParamSpec("Mask-ToMe token merging with the paper's schedule"),
     "detection": ParamSpec("where person boxes come from", choices=("auto", "upstream", "onnx", "fixed")),
     "detector_model": ParamSpec("Ultralytics YOLO detect/segment ONNX person detector"),

@@ -16,7 +16,6 @@ import torch
 
 from fasthmr_ros.config import (
     DecoderConfig,
-    GenHMRConfig,
     MergingConfig,
     NodeConfig,
     PipelineConfig,
@@ -98,16 +97,16 @@ def load_pipeline(cfg: NodeConfig) -> LoadedPipeline:
     caps = probe_capabilities()
     choice = choose_backend(runtime, caps)
     decoder = None
-    genhmr = None
     if cfg.decoder != "regression":
         decoder = DecoderConfig(
             decoder=cfg.decoder,
             diffusion_model=cfg.decoder_model if cfg.decoder == "diffusion" else "",
             genhmr_model=cfg.decoder_model if cfg.decoder == "genhmr" else "",
+            lookahead=cfg.lookahead,
+            sample_steps=cfg.sample_steps,
         )
-        genhmr = GenHMRConfig(model_path=decoder.genhmr_model)
     merging = MergingConfig() if cfg.token_merging else None
-    pipeline = build_pipeline(pipeline_config(cfg, choice.device), decoder, merging, genhmr)
+    pipeline = build_pipeline(pipeline_config(cfg, choice.device), decoder, merging)
     direct = choice.backend in ("torch", "cpu") and choice.precision == "fp32"
     if not direct:
         runner, choice = create_runner(runtime, pipeline.estimator.model, caps)

@@ -100,16 +100,12 @@ class DdsTransport(Transport):
         return DdsPublisher(self, name, msgtype, writer, struct)
 
     def subscribe(self, topic: str, msgtype: str, callback: MessageCallback, qos: QosProfile) -> None:
+        """Call `callback(msg, receive_ns)` for every message on `topic`; a message that cannot be
+        deserialised is counted in `malformed[topic]`, logged, and never reaches the callback."""
         name = self.resolve(topic)
         self._reader(
             name, msgtype, qos, lambda cdr, received: self._deliver(name, msgtype, cdr, received, callback)
         )
-
-    def subscribe_cdr(
-        self, topic: str, msgtype: str, callback: Callable[[bytes, int], None], qos: QosProfile
-    ) -> None:
-        """Like `subscribe`, but the callback gets the raw CDR bytes (for relays and tests)."""
-        self._reader(self.resolve(topic), msgtype, qos, callback)
 
     def _reader(self, name: str, msgtype: str, qos: QosProfile, on_cdr: Callable[[bytes, int], None]) -> None:
         dds_topic, _ = self._topic(name, msgtype)
