@@ -49,7 +49,7 @@ from fasthmr_ros.ros.convert import time_to_ns
 from fasthmr_ros.ros.node_core import FrameInput, NodeCore
 from fasthmr_ros.ros.node_params import SPECS, ParameterError, check_value
 from fasthmr_ros.ros.node_setup import load_pipeline
-from fasthmr_ros.ros.transport.base import Publisher, QosProfile, Transport
+from fasthmr_ros.ros.transport.base import MessageCallback, Publisher, QosProfile, Transport
 from fasthmr_ros.ros.typestore import STORES, get_typestore
 
 NODE_NAME = "fasthmr_node"
@@ -102,9 +102,25 @@ class RclpyTransport(Transport):
         self._endpoints.append(publisher)
         return RclpyPublisher(self, topic, msgtype, publisher)
 
+    def subscribe(self, topic: str, msgtype: str, callback: MessageCallback, qos: QosProfile) -> None:
+        def on_raw(raw: bytes) -> None:
+            try:
+                msg = self.typestore.deserialize_cdr(raw, msgtype)
+            except Exception as exc:
+                self.malformed[topic] += 1
+                self.logger.warning("dropping malformed %s on %s: %s", msgtype, topic, exc)
+                return
+            callback(msg, self.now_ns())
+
+        sub = self.node.create_subscription(get_message(msgtype), topic, on_raw, _rclpy_qos(qos), raw=True)
+        self._endpoints.append(sub)
+
     def close(self) -> None:
-        for publisher in self._endpoints:
-            self.node.destroy_publisher(publisher)
+        for endpoint in self._endpoints:
+            if hasattr(endpoint, "publish"):
+                self.node.destroy_publisher(endpoint)
+            else:
+                self.node.destroy_subscription(endpoint)
         self._endpoints.clear()
 
 

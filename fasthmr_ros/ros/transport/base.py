@@ -5,6 +5,9 @@ the ROS 2 wire format (no ROS installed). Both exchange *rosbags* message object
 built once (`fasthmr_ros.ros.convert`) from our .msg definitions whichever transport carries them.
 
 Contract for implementations:
+- `subscribe` callbacks get a deserialised message and its receive time (ns); a message that
+  cannot be deserialised is counted in `malformed[topic]`, logged, and never reaches the callback
+  nor raises into the transport.
 - `advertise` returns a publisher whose `publish(msg)` serialises and sends.
 - Topic names follow ROS rules: absolute ("/a/b") or relative to the transport's namespace.
 """
@@ -71,6 +74,10 @@ class Transport(ABC):
     def now_ns(self) -> int:
         """Wall-clock time in ns (an rclpy transport returns the node clock, sim time included)."""
         return time.time_ns()
+
+    @abstractmethod
+    def subscribe(self, topic: str, msgtype: str, callback: MessageCallback, qos: QosProfile) -> None:
+        """Call `callback(msg, receive_ns)` for every message arriving on `topic`."""
 
     @abstractmethod
     def advertise(self, topic: str, msgtype: str, qos: QosProfile) -> Publisher:

@@ -100,8 +100,6 @@ class DdsTransport(Transport):
         return DdsPublisher(self, name, msgtype, writer, struct)
 
     def subscribe(self, topic: str, msgtype: str, callback: MessageCallback, qos: QosProfile) -> None:
-        """Call `callback(msg, receive_ns)` for every message on `topic`; a message that cannot be
-        deserialised is counted in `malformed[topic]`, logged, and never reaches the callback."""
         name = self.resolve(topic)
         self._reader(
             name, msgtype, qos, lambda cdr, received: self._deliver(name, msgtype, cdr, received, callback)
