@@ -106,7 +106,12 @@ def check_value(name: str, value: Any) -> Any:
 
 
 def check_config(cfg: NodeConfig) -> NodeConfig:
-    """Every field of `cfg` checked (configure refuses a bad file before loading anything)."""
-    for name in SPECS:
-        setattr(cfg, name, check_value(name, getattr(cfg, name)))
-    return cfg
+    """A copy of `cfg` with every field checked and converted (configure refuses a bad file before
+    loading anything); `cfg` itself is left as the caller made it."""
+    return dataclasses.replace(cfg, **{name: check_value(name, getattr(cfg, name)) for name in SPECS})
+
+
+def vertices_needed(cfg: NodeConfig) -> bool:
+    """Whether the node's outputs use the mesh vertices: mesh markers draw them, and
+    `publish_vertices` sends them."""
+    return cfg.publish_vertices or cfg.mesh_markers

@@ -26,7 +26,7 @@ from fasthmr_ros.pipeline.core import Pipeline, build_pipeline
 from fasthmr_ros.pipeline.crop import CropBatch
 from fasthmr_ros.pipeline.estimator import MeshEstimator
 from fasthmr_ros.pipeline.result import CameraIntrinsics
-from fasthmr_ros.ros.node_params import check_config
+from fasthmr_ros.ros.node_params import check_config, vertices_needed
 from fasthmr_ros.runtime.interface import Runner
 from fasthmr_ros.runtime.select import BackendChoice, choose_backend, create_runner, probe_capabilities
 
@@ -71,8 +71,7 @@ def pipeline_config(cfg: NodeConfig, device: str) -> PipelineConfig:
         min_box_size=cfg.min_box_size,
         max_persons=cfg.max_persons,
         history_window=cfg.history_window,
-        # Mesh markers and vertex publishing both need the vertices.
-        output_vertices=cfg.publish_vertices or cfg.mesh_markers,
+        output_vertices=vertices_needed(cfg),
     )
     pipe.tracker.iou_threshold = cfg.tracker_iou_threshold
     pipe.tracker.max_age = cfg.tracker_max_age
@@ -90,7 +89,7 @@ def runtime_config(cfg: NodeConfig) -> RuntimeConfig:
 
 def load_pipeline(cfg: NodeConfig) -> LoadedPipeline:
     """Check the configuration, pick the backend, load model, body, detector and decoder."""
-    check_config(cfg)
+    cfg = check_config(cfg)
     if cfg.cpu_threads > 0:
         torch.set_num_threads(cfg.cpu_threads)
     runtime = runtime_config(cfg)
