@@ -11,6 +11,7 @@ import torch
 import yaml
 from scipy.spatial.transform import Rotation
 
+from fasthmr_ros.bench.decoders import diffusion_cost as measure_cost
 from fasthmr_ros.cli.bag import add_arguments as add_bag_arguments
 from fasthmr_ros.cli.bag import decoder_config as bag_decoder_config
 from fasthmr_ros.config import DecoderConfig, diffusion_preset
@@ -18,7 +19,6 @@ from fasthmr_ros.decoders import build_decoder
 from fasthmr_ros.decoders.base import DecoderInput, RegressionDecoder
 from fasthmr_ros.decoders.data import synthetic_clips, synthetic_sequences
 from fasthmr_ros.decoders.diffusion import twist_swing as ts
-from fasthmr_ros.decoders.diffusion.cost import measure_cost
 from fasthmr_ros.decoders.diffusion.decoder import DiffusionDecoder, sample_frame, stretch_to_window
 from fasthmr_ros.decoders.diffusion.evaluate import evaluate
 from fasthmr_ros.decoders.diffusion.model import load_diffusion_model, load_vae

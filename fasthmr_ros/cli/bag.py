@@ -19,7 +19,7 @@ from fasthmr_ros.models.default import EMBEDDED_WARNING
 from fasthmr_ros.pipeline.core import Pipeline, build_pipeline
 from fasthmr_ros.ros.bag import STORAGES, BagProcessor, BagSummary
 from fasthmr_ros.ros.preview import PreviewVideo
-from fasthmr_ros.samples_bag import write_sample_bag
+from fasthmr_ros.samples.bag import write_sample_bag
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -34,6 +34,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--slop", type=float, metavar="S", help="stamp pairing tolerance in seconds (default 0.05)"
     )
+    parser.add_argument(
+        "--target-frame",
+        metavar="FRAME",
+        help="express 3D results in this frame using the bag's /tf and /tf_static (default: camera frame)",
+    )
+    parser.add_argument(
+        "--tf-tolerance", type=float, metavar="S", help="accept transforms this far beyond the recorded ones"
+    )
+    parser.add_argument("--hri", action="store_true", help="also write ROS4HRI (REP-155) body topics and TF")
     parser.add_argument("--preview", metavar="OUT.mp4", help="also write a video with mesh overlays")
     parser.add_argument("--config", help="YAML file with `bag:` and `pipeline:` sections (flags override it)")
     parser.add_argument(
@@ -71,10 +80,13 @@ def bag_config(args: argparse.Namespace) -> BagConfig:
         ("detections_topic", "detections_topic"),
         ("storage", "storage"),
         ("slop", "slop_s"),
+        ("target_frame", "target_frame"),
+        ("tf_tolerance", "tf_tolerance_s"),
     ):
         if getattr(args, flag) is not None:
             setattr(cfg, name, getattr(args, flag))
     cfg.use_default_intrinsics = cfg.use_default_intrinsics or args.default_intrinsics
+    cfg.hri = cfg.hri or args.hri
     cfg.messages.publish_vertices = cfg.messages.publish_vertices or args.vertices
     cfg.messages.mesh_markers = cfg.messages.mesh_markers and not args.no_mesh_markers
     return cfg
