@@ -1,6 +1,6 @@
 """Cyclone DDS transport speaking the ROS 2 wire format, for hosts without ROS.
 
-What makes a ROS 2 node (rmw_cyclonedds) talk to us (REFERENCE.md §4):
+What makes a ROS 2 node (rmw_cyclonedds) talk to us (docs/ros_messages.md):
 - DDS topic `rt/<ros topic>`; type name `pkg::msg::dds_::Type_`; keyless structs;
 - plain CDR (XCDR1, little endian), produced and parsed by rosbags with our .msg definitions;
 - USER_DATA `typehash=RIHS01_<hex>;` on every reader and writer (ROS 2 Iron and newer check it);
