@@ -52,19 +52,18 @@ def has_module(name: str) -> bool:
     return result.returncode == 0
 
 
-def run_peer(domain: int, seconds: float, profile: bool, *flags: str) -> dict[str, Any]:
+def start_peer(domain: int, seconds: float, profile: bool, *flags: str) -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if not k.endswith("_DEFAULT_PROFILES_FILE")}
     if profile:
         env["FASTDDS_DEFAULT_PROFILES_FILE"] = str(PROFILE)
-    done = subprocess.run(
-        [sys.executable, str(PEER), str(domain), str(seconds), *flags],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=seconds + 60,
-        check=True,
-    )
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    command = [sys.executable, str(PEER), str(domain), str(seconds), *flags]
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+
+
+def run_peer(domain: int, seconds: float, profile: bool) -> dict[str, Any]:
+    out, err = start_peer(domain, seconds, profile).communicate(timeout=seconds + 60)
+    assert out.strip(), f"the peer printed nothing: {err[-2000:]}"
+    return json.loads(out.strip().splitlines()[-1])
 
 
 def test_fastdds_camera_is_answered_and_every_output_arrives(loaded: LoadedPipeline, domain: int) -> None:
@@ -93,9 +92,16 @@ def test_fastdds_peer_without_the_profile_is_reported_with_the_fix(
     caplog.set_level(logging.WARNING)
     with DdsNode(config(), domain, loaded=loaded) as node:
         node.activate()
-        run_peer(domain, 7.0, False, "--no-outputs")
-        stuck = {(peer.topic, peer.kind) for peer in node.transport.unmatched_peers}
-        frames = node.core.stats().frames_in
+        peer = start_peer(domain, 30.0, False, "--no-outputs")
+        try:
+            deadline = time.monotonic() + 20
+            while not node.transport.unmatched_peers and time.monotonic() < deadline:
+                time.sleep(0.1)
+            stuck = {(p.topic, p.kind) for p in node.transport.unmatched_peers}
+            frames = node.core.stats().frames_in
+        finally:
+            peer.kill()
+            peer.communicate()
     assert ("rt/camera/image_raw", "publisher") in stuck
     assert frames == 0  # the reason for the warning: nothing flows
     assert any(FIX in record.getMessage() for record in caplog.records)

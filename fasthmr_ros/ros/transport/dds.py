@@ -89,20 +89,25 @@ class DdsTransport(Transport):
         self._lock = threading.Lock()
         self._closed = False
         self._peers = PeerWatch(self._participant)
-        self.unmatched_peers: set[UnmatchedPeer] = set()
+        self.unmatched_peers: set[UnmatchedPeer] = set()  # as of the last check
         self._stop = threading.Event()
         self._watch = threading.Thread(target=self._watch_peers, args=(peer_check_s,), daemon=True)
         self._watch.start()
 
     def _watch_peers(self, period_s: float) -> None:
+        warned: set[UnmatchedPeer] = set()
         while not self._stop.wait(period_s):
             with self._lock:
                 if self._closed:
                     return
-                found = set(self._peers.unmatched(list(self._endpoints)))
-            for peer in found - self.unmatched_peers:
+                try:
+                    self.unmatched_peers = set(self._peers.unmatched(list(self._endpoints)))
+                except Exception:  # a diagnostic aid: never let it take anything down
+                    self.logger.exception("checking DDS peers failed")
+                    continue
+            for peer in self.unmatched_peers - warned:
                 self.logger.warning("%s: %s", peer.describe(), FIX)
-            self.unmatched_peers |= found
+            warned |= self.unmatched_peers
 
     def _remember(self, ros_topic: str, msgtype: str, qos: QosProfile, entity: Any) -> None:
         endpoint = LocalEndpoint(
