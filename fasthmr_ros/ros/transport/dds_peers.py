@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 
 from cyclonedds.builtin import BuiltinDataReader, BuiltinTopicDcpsPublication, BuiltinTopicDcpsSubscription
 from cyclonedds.builtin_types import DcpsEndpoint
@@ -22,10 +23,17 @@ from cyclonedds.pub import DataWriter
 from cyclonedds.qos import Policy
 from cyclonedds.sub import DataReader
 
+
+def _interop_profile() -> str:
+    """The shipped profile's path in a source checkout; in an install, its place under share/."""
+    checkout = Path(__file__).resolve().parents[3] / "config" / "fastdds_interop.xml"
+    return str(checkout) if checkout.is_file() else "<prefix>/share/fasthmr_ros/config/fastdds_interop.xml"
+
+
 FIX = (
-    "a ROS 2 node on Fast DDS (ROS 2's default middleware) sends XTypes type information that "
-    "Cyclone DDS cannot resolve (eclipse-cyclonedds/cyclonedds#2184), so no data flows. Fix: start "
-    "the ROS 2 side with FASTDDS_DEFAULT_PROFILES_FILE=<fasthmr_ros>/config/fastdds_interop.xml "
+    "no data flows. If the peer is a ROS 2 node on Fast DDS (ROS 2's default middleware), Cyclone DDS "
+    "cannot resolve the XTypes type information it sends (eclipse-cyclonedds/cyclonedds#2184). Fix: "
+    f"start the ROS 2 side with FASTDDS_DEFAULT_PROFILES_FILE={_interop_profile()} "
     "(turns Fast DDS type propagation off), or run it on rmw_cyclonedds_cpp"
 )
 
