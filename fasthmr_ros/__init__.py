@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from pkgutil import extend_path
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+# The generated ROS messages (fasthmr_ros.msg) share this package. ament installs both halves
+# into one folder; `scripts/setup.sh --ros` builds the messages into a folder of their own next to
+# the pip install and names it in site-packages/fasthmr_ros.pkg, which extend_path reads.
+__path__ = extend_path(__path__, __name__)
 
 if TYPE_CHECKING:
     from fasthmr_ros.models.hmr import HMR

@@ -81,7 +81,11 @@ MODEL_PRESETS: dict[str, ModelConfig] = {
     # Same structure, ViT-B and ViT-S widths: for CPUs and small GPUs once trained/distilled.
     "vit_b": _preset(768, 12, 12, name="vit_b"),
     "vit_s": _preset(384, 12, 6, HeadConfig(dim=512, depth=4, heads=8, dim_head=64, mlp_dim=512), "vit_s"),
-    # Tests and the embedded default: runs in milliseconds on a CPU.
+    # The embedded default: trained on the CPU in minutes (`fasthmr train-hmr`), a few MB of weights.
+    "vit_xs": _preset(
+        128, 6, 4, HeadConfig(dim=128, depth=2, heads=4, dim_head=32, mlp_dim=256), "vit_xs"
+    ),
+    # Tests: runs in milliseconds on a CPU.
     "tiny": _preset(64, 4, 2, HeadConfig(dim=64, depth=2, heads=2, dim_head=16, mlp_dim=64), "tiny"),
 }
 
@@ -332,6 +336,10 @@ class BagConfig:
     use_default_intrinsics: bool = False  # no usable CameraInfo -> HMR 2.0's focal guess
     outputs: OutputTopicsConfig = field(default_factory=OutputTopicsConfig)
     messages: MessagesConfig = field(default_factory=MessagesConfig)
+    # Robot frame and ROS4HRI (same meaning as the node's parameters of these names).
+    target_frame: str = ""  # "" = the camera frame; else from the bag's own /tf and /tf_static
+    tf_tolerance_s: float = 0.1  # a transform this close beyond the recorded ones still counts
+    hri: bool = False  # also write ROS4HRI (REP-155) body topics and body_<id> TF frames
 
 
 @dataclass
@@ -395,9 +403,11 @@ class GenHMRRefinementConfig:
 
 @dataclass
 class GenHMRConfig:
-    """GenHMR as a selectable decoder: `model_path` is a checkpoint written by `fasthmr train-genhmr`."""
+    """GenHMR's architecture (for training) and its sampling and refinement settings (at run time).
 
-    model_path: str = ""
+    The checkpoint itself is `DecoderConfig.genhmr_model`.
+    """
+
     tokenizer: GenHMRTokenizerConfig = field(default_factory=GenHMRTokenizerConfig)
     transformer: GenHMRTransformerConfig = field(default_factory=GenHMRTransformerConfig)
     sampling: GenHMRSamplingConfig = field(default_factory=GenHMRSamplingConfig)
@@ -466,7 +476,10 @@ class NodeConfig:
     compressed_input: bool = False  # image_topic carries sensor_msgs/CompressedImage
     camera_info_topic: str = "/camera/camera_info"
     detections_topic: str = ""  # vision_msgs/Detection2DArray; "" = the pipeline finds people
-    queue_depth: int = 5  # sensor-data QoS depth of the input subscriptions
+    # QoS of the input subscriptions. best_effort (REP-2003's sensor data) matches best-effort and
+    # reliable cameras; reliable matches only reliable ones, but lets large raw images arrive whole.
+    image_reliability: str = "best_effort"  # best_effort | reliable
+    queue_depth: int = 5  # keep-last depth of the input subscriptions
     slop_s: float = 0.05  # largest stamp difference for image / camera_info / detections pairing
     # Outputs.
     humans_topic: str = "fasthmr/humans"  # fasthmr_ros/HumanMeshArray, one per processed image
@@ -491,6 +504,8 @@ class NodeConfig:
     cpu_threads: int = 0  # torch intra-op threads (0 = torch's default)
     decoder: str = "regression"  # regression | diffusion | genhmr
     decoder_model: str = ""  # the diffusion or GenHMR checkpoint the decoder needs
+    lookahead: int = 0  # diffusion decoder: frames of delay traded for smoothness
+    sample_steps: int = 1  # diffusion decoder: denoising steps
     token_merging: bool = False  # Mask-ToMe with MergingConfig's default schedule
     # Detection and tracking.
     detection: str = "auto"  # auto | upstream | onnx | fixed (see PipelineConfig)

@@ -19,7 +19,7 @@ from fasthmr_ros.models.default import EMBEDDED_WARNING
 from fasthmr_ros.pipeline.core import Pipeline, build_pipeline
 from fasthmr_ros.ros.bag import STORAGES, BagProcessor, BagSummary
 from fasthmr_ros.ros.preview import PreviewVideo
-from fasthmr_ros.samples_bag import write_sample_bag
+from fasthmr_ros.samples.bag import write_sample_bag
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -34,6 +34,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--slop", type=float, metavar="S", help="stamp pairing tolerance in seconds (default 0.05)"
     )
+    parser.add_argument(
+        "--target-frame",
+        metavar="FRAME",
+        help="express 3D results in this frame using the bag's /tf and /tf_static (default: camera frame)",
+    )
+    parser.add_argument(
+        "--tf-tolerance", type=float, metavar="S", help="accept transforms this far beyond the recorded ones"
+    )
+    parser.add_argument("--hri", action="store_true", help="also write ROS4HRI (REP-155) body topics and TF")
     parser.add_argument("--preview", metavar="OUT.mp4", help="also write a video with mesh overlays")
     parser.add_argument("--config", help="YAML file with `bag:` and `pipeline:` sections (flags override it)")
     parser.add_argument(
@@ -47,6 +56,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--decoder", choices=DECODERS, help="pose decoder (default: the config's, regression)"
     )
     parser.add_argument("--decoder-model", help="checkpoint of the chosen diffusion / GenHMR decoder")
+    parser.add_argument(
+        "--lookahead", type=int, help="diffusion decoder: frames of delay traded for smoothness (default 0)"
+    )
+    parser.add_argument(
+        "--sample-steps", type=int, help="diffusion decoder: denoising steps (default 1, as in the paper)"
+    )
     parser.add_argument(
         "--default-intrinsics",
         action="store_true",
@@ -65,12 +80,28 @@ def bag_config(args: argparse.Namespace) -> BagConfig:
         ("detections_topic", "detections_topic"),
         ("storage", "storage"),
         ("slop", "slop_s"),
+        ("target_frame", "target_frame"),
+        ("tf_tolerance", "tf_tolerance_s"),
     ):
         if getattr(args, flag) is not None:
             setattr(cfg, name, getattr(args, flag))
     cfg.use_default_intrinsics = cfg.use_default_intrinsics or args.default_intrinsics
+    cfg.hri = cfg.hri or args.hri
     cfg.messages.publish_vertices = cfg.messages.publish_vertices or args.vertices
     cfg.messages.mesh_markers = cfg.messages.mesh_markers and not args.no_mesh_markers
+    return cfg
+
+
+def decoder_config(args: argparse.Namespace) -> DecoderConfig:
+    """The YAML's `decoder:` section, with the decoder flags that were given overriding it."""
+    cfg = load_yaml_section(args.config, DecoderConfig, "decoder") if args.config else DecoderConfig()
+    if args.decoder:
+        cfg.decoder = args.decoder
+    if args.decoder_model:
+        setattr(cfg, f"{cfg.decoder}_model", args.decoder_model)
+    for name in ("lookahead", "sample_steps"):
+        if getattr(args, name) is not None:
+            setattr(cfg, name, getattr(args, name))
     return cfg
 
 
@@ -79,15 +110,9 @@ def pipeline_from_args(args: argparse.Namespace, cfg: PipelineConfig) -> Pipelin
     for name in ("checkpoint", "smpl", "j19", "detector_model", "device"):
         if getattr(args, name):
             setattr(cfg, name, getattr(args, name))
-    sections = {}
-    for name, cls in (("decoder", DecoderConfig), ("merging", MergingConfig), ("genhmr", GenHMRConfig)):
-        sections[name] = load_yaml_section(args.config, cls, name) if args.config else cls()
-    decoder: DecoderConfig = sections["decoder"]
-    if args.decoder:
-        decoder.decoder = args.decoder
-    if args.decoder_model:
-        setattr(decoder, f"{decoder.decoder}_model", args.decoder_model)
-    return build_pipeline(cfg, decoder, sections["merging"], sections["genhmr"])
+    merging = load_yaml_section(args.config, MergingConfig, "merging") if args.config else MergingConfig()
+    genhmr = load_yaml_section(args.config, GenHMRConfig, "genhmr") if args.config else GenHMRConfig()
+    return build_pipeline(cfg, decoder_config(args), merging, genhmr)
 
 
 def print_summary(summary: BagSummary, output: Path, preview: PreviewVideo | None) -> None:

@@ -25,8 +25,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--calib",
         required=True,
-        help="calibration data: labelled .npz (see docs/merging.md), or a folder of images, a video file "
-        "or a rosbag2 (label-free: the unmerged model is the reference)",
+        help="calibration data: a labelled data-set folder (docs/accuracy.md) or .npz (docs/merging.md), "
+        "or a folder of images, a video file or a rosbag2 (label-free: the unmerged model is the reference)",
     )
     parser.add_argument("--tau", type=float, default=0.1, help="allowed MPJPE increase in mm (paper: 0.1)")
     parser.add_argument("--out", required=True, help="merged checkpoint to write (.pt)")
@@ -52,9 +52,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from fasthmr_ros.merging.calibration import best_person_box, load_calibration
-    from fasthmr_ros.merging.eclm import CalibrationEvaluator, apply_merge_plan, greedy_window_search
-    from fasthmr_ros.merging.report import plot_search, search_report, write_report
+    from fasthmr_ros.eclm.calibration import best_person_box, load_calibration
+    from fasthmr_ros.eclm.merge import CalibrationEvaluator, apply_merge_plan, greedy_window_search
+    from fasthmr_ros.eclm.report import plot_search, search_report, write_report
     from fasthmr_ros.models.checkpoint import load_model, save_checkpoint
     from fasthmr_ros.models.default import resolve_body_model
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import cv2
@@ -23,6 +23,7 @@ import torch
 
 from fasthmr_ros.config import DETECTION_MODES, MergingConfig, PipelineConfig
 from fasthmr_ros.decoders.base import DecoderInput, PoseDecoder, RegressionDecoder
+from fasthmr_ros.decoders.history import TrackFrame, TrackRingBuffer
 from fasthmr_ros.errors import FastHMRError, InputError
 from fasthmr_ros.models.hmr import CROP_SIZE
 from fasthmr_ros.pipeline.crop import CropBatch
@@ -37,8 +38,7 @@ from fasthmr_ros.pipeline.detection import (
 )
 from fasthmr_ros.pipeline.estimator import MeshEstimator
 from fasthmr_ros.pipeline.result import CameraIntrinsics, FrameResult, PersonResult
-from fasthmr_ros.pipeline.ring_buffer import TrackFrame, TrackRingBuffer
-from fasthmr_ros.pipeline.tracking import Tracker
+from fasthmr_ros.pipeline.tracking import Track, Tracker
 from fasthmr_ros.pipeline.yolo import YoloOnnxDetector, attach_keypoints
 
 # Stage names in FrameResult.timings_ms; they do not overlap, so their sum is the frame's cost.
@@ -66,6 +66,30 @@ class _Stopwatch:
             yield
         finally:
             self.ms[name] = self.ms.get(name, 0.0) + (time.perf_counter() - start) * 1e3
+
+
+@dataclass
+class StartedFrame:
+    """A frame between `Pipeline.begin` and `Pipeline.finish`: its tracks and their crops."""
+
+    stamp_ns: int
+    frame_id: str
+    camera: CameraIntrinsics
+    width: int
+    height: int
+    clock: _Stopwatch
+    tracked: list[Track]  # best first, at most max_persons
+    crops: CropBatch | None = None  # None when nobody is tracked
+    to_crop: np.ndarray | None = None  # (P, 2, 3) image -> crop affine maps
+    model_kwargs: dict[str, torch.Tensor] = field(default_factory=dict)  # e.g. person_mask (P, N)
+
+    @property
+    def track_ids(self) -> list[int]:
+        return [t.track_id for t in self.tracked]
+
+    @property
+    def detections(self) -> list[Detection]:
+        return [t.detection for t in self.tracked]
 
 
 def _image_to_crop(batch: CropBatch) -> np.ndarray:
@@ -106,13 +130,18 @@ class Pipeline:
         schedule = estimator.model.set_token_merging(merging)
         self._mask_tokens = merging is not None and schedule.active and merging.mask_source != "none"
         self._needs_silhouette = self._mask_tokens and merging.mask_source in ("auto", "silhouette")
-        # Vertices are computed by SMPL anyway; keep them when silhouettes need them.
-        estimator.return_vertices = cfg.output_vertices or self._needs_silhouette
+        self.set_output_vertices(cfg.output_vertices)
         # What `build_pipeline` loaded, for front ends to report (and warn about the embedded default).
         self.model_description = "given"
         self.body_description = "given"
         self.embedded = False
         self.reset()
+
+    def set_output_vertices(self, on: bool) -> None:
+        """Vertices in the results or not. SMPL computes them anyway; the estimator keeps them
+        also when silhouettes (person masks for token merging) are drawn from them."""
+        self.config.output_vertices = on
+        self.estimator.return_vertices = on or self._needs_silhouette
 
     def reset(self) -> None:
         """Forget every track and history (a new recording, or time jumped backwards)."""
@@ -141,6 +170,25 @@ class Pipeline:
         """One frame. `detections` are upstream person boxes (full-image pixels), `masks` their
         optional (H, W) person masks in the same order. Raises InputError for an unusable frame
         (the pipeline state is then unchanged)."""
+        started = self.begin(image_rgb, camera, stamp_ns, frame_id, detections, masks)
+        outputs = None
+        if started.crops is not None:
+            with started.clock.stage("model"):
+                outputs = self.estimator.infer(started.crops, camera, **started.model_kwargs)
+        return self.finish(started, outputs)
+
+    def begin(
+        self,
+        image_rgb: np.ndarray,
+        camera: CameraIntrinsics,
+        stamp_ns: int,
+        frame_id: str,
+        detections: Sequence[Detection] | None = None,
+        masks: Sequence[np.ndarray] | None = None,
+    ) -> StartedFrame:
+        """Everything before the network: detect, track, crop. The crops may then go through the
+        network alone (`process`) or batched with other cameras' (`multi_camera`); `finish` takes
+        the network's outputs for exactly these crops."""
         if image_rgb.ndim != 3 or image_rgb.shape[2] != 3 or image_rgb.dtype != np.uint8:
             raise InputError(f"expected (H, W, 3) uint8 RGB, got {image_rgb.shape} {image_rgb.dtype}")
         h, w = image_rgb.shape[:2]
@@ -155,16 +203,34 @@ class Pipeline:
                 attach_keypoints(found, self.keypoint_detector.detect(image_rgb))
         with clock.stage("track"):
             update = self.tracker.update(found, known_ids)
-        tracked = update.tracked[: self.config.max_persons]
+        started = StartedFrame(
+            stamp_ns, frame_id, camera, w, h, clock, update.tracked[: self.config.max_persons]
+        )
+        if started.tracked:
+            with clock.stage("crop"):
+                self._crop(image_rgb, started)
+        return started
+
+    def finish(self, started: StartedFrame, outputs: dict[str, torch.Tensor] | None) -> FrameResult:
+        """Decoder, SMPL and history for a frame from `begin`, given the network outputs of its crops."""
         persons: list[PersonResult] = []
-        if tracked:
-            persons = self._estimate(image_rgb, camera, stamp_ns, tracked, clock)
-        with clock.stage("history"):
+        if started.crops is not None:
+            assert outputs is not None, "a frame with crops needs the network outputs"
+            persons = self._estimate(started, outputs)
+        with started.clock.stage("history"):
             seen = {p.track_id for p in persons}
             self.history.end_frame(seen)
             self._last = {k: v for k, v in self._last.items() if k in seen}
         self.frame_index += 1
-        return FrameResult(stamp_ns, frame_id, w, h, camera, persons, clock.ms)
+        return FrameResult(
+            started.stamp_ns,
+            started.frame_id,
+            started.width,
+            started.height,
+            started.camera,
+            persons,
+            started.clock.ms,
+        )
 
     def _with_masks(
         self, detections: Sequence[Detection] | None, masks: Sequence[np.ndarray] | None, w: int, h: int
@@ -228,22 +294,20 @@ class Pipeline:
                 ids.append(track_id)
         return dets, ids
 
-    def _estimate(
-        self, image: np.ndarray, camera: CameraIntrinsics, stamp_ns: int, tracked: list, clock: _Stopwatch
-    ) -> list[PersonResult]:
+    def _crop(self, image: np.ndarray, started: StartedFrame) -> None:
         est = self.estimator
-        ids = [t.track_id for t in tracked]
-        dets: list[Detection] = [t.detection for t in tracked]
+        dets = started.detections
         h, w = image.shape[:2]
-        with clock.stage("crop"):
-            boxes = np.stack([clip_box(d.bbox, w, h) for d in dets])
-            batch = est.prepare(image, boxes)
-            to_crop = _image_to_crop(batch)
-            model_kwargs = {}
-            if self._mask_tokens:
-                model_kwargs["person_mask"] = self._person_mask(dets, ids, to_crop, camera).to(est.device)
-        with clock.stage("model"):
-            outputs = est.infer(batch, camera, **model_kwargs)
+        boxes = np.stack([clip_box(d.bbox, w, h) for d in dets])
+        started.crops = est.prepare(image, boxes)
+        started.to_crop = _image_to_crop(started.crops)
+        if self._mask_tokens:
+            mask = self._person_mask(dets, started.track_ids, started.to_crop, started.camera)
+            started.model_kwargs["person_mask"] = mask.to(est.device)
+
+    def _estimate(self, started: StartedFrame, outputs: dict[str, torch.Tensor]) -> list[PersonResult]:
+        ids, dets, clock = started.track_ids, started.detections, started.clock
+        assert started.crops is not None and started.to_crop is not None
         with clock.stage("decoder"):
             histories = [self.history.history(i) for i in ids]
             decoded = self.decoder.decode(
@@ -256,14 +320,14 @@ class Pipeline:
                     betas=_as_normal(outputs["betas"]),
                     pred_cam=_as_normal(outputs["pred_cam"]),
                     histories=histories,
-                    keypoints2d=self._crop_keypoints(dets, to_crop),
+                    keypoints2d=self._crop_keypoints(dets, started.to_crop),
                 )
             )
         with clock.stage("smpl"):
-            persons = est.to_persons(
+            persons = self.estimator.to_persons(
                 outputs,
-                batch,
-                camera,
+                started.crops,
+                started.camera,
                 scores=[d.score for d in dets],
                 track_ids=ids,
                 global_orient=decoded.global_orient.detach(),
@@ -271,7 +335,7 @@ class Pipeline:
                 decoders=decoded.used_decoder,
             )
         with clock.stage("history"):
-            self._remember(persons, dets, outputs, stamp_ns)
+            self._remember(persons, dets, outputs, started.stamp_ns)
         return persons
 
     def _person_mask(

@@ -38,17 +38,46 @@ class MeshEstimator:
     def prepare(self, image_rgb: np.ndarray, boxes: np.ndarray) -> CropBatch:
         return crop_persons(image_rgb, boxes, self.crop_policy)
 
+    def _bbox_info(self, batch: CropBatch, camera: CameraIntrinsics) -> torch.Tensor | None:
+        if not self.model.needs_bbox_info:
+            return None
+        return bbox_info(torch.from_numpy(batch.centers), torch.from_numpy(batch.sizes), camera)
+
     @torch.inference_mode()
     def infer(
         self, batch: CropBatch, camera: CameraIntrinsics, **model_kwargs: torch.Tensor
     ) -> dict[str, torch.Tensor]:
         """Run the network on a crop batch; extra kwargs (e.g. person masks) go to the model."""
-        info = None
-        if self.model.needs_bbox_info:
-            info = bbox_info(torch.from_numpy(batch.centers), torch.from_numpy(batch.sizes), camera).to(
-                self.device
-            )
-        return self.model(batch.crops.to(self.device), bbox_info=info, **model_kwargs)
+        return self.network(batch.crops, self._bbox_info(batch, camera), **model_kwargs)
+
+    def network(
+        self, crops: torch.Tensor, info: torch.Tensor | None, **model_kwargs: torch.Tensor
+    ) -> dict[str, torch.Tensor]:
+        """The one network call (a backend runner replaces it): (B, 3, 256, 256) crops and
+        (B, 3) bbox_info (CameraHMR) -> batch-first outputs."""
+        info = None if info is None else info.to(self.device)
+        return self.model(crops.to(self.device), bbox_info=info, **model_kwargs)
+
+    @torch.inference_mode()
+    def infer_many(
+        self,
+        batches: Sequence[CropBatch],
+        cameras: Sequence[CameraIntrinsics],
+        model_kwargs: Sequence[dict[str, torch.Tensor]],
+    ) -> list[dict[str, torch.Tensor]]:
+        """One forward pass over the crops of several images (each with its own camera and
+        extra model inputs), outputs split back per image. Every output is batch-first."""
+        sizes = [len(b) for b in batches]
+        crops = torch.cat([b.crops for b in batches])
+        infos = [self._bbox_info(b, c) for b, c in zip(batches, cameras, strict=True)]
+        info = None if infos[0] is None else torch.cat(infos)  # type: ignore[arg-type]
+        keys = set(model_kwargs[0])
+        if any(set(k) != keys for k in model_kwargs):
+            raise ValueError("every image of a batched forward must bring the same model inputs")
+        extra = {key: torch.cat([k[key] for k in model_kwargs]) for key in keys}
+        outputs = self.network(crops, info, **extra)
+        parts = {name: torch.split(value, sizes) for name, value in outputs.items()}
+        return [{name: chunks[i] for name, chunks in parts.items()} for i in range(len(batches))]
 
     @torch.inference_mode()
     def to_persons(

@@ -1,11 +1,11 @@
 """ROS image payloads -> RGB uint8 arrays, from plain message fields.
 
 Why no ROS imports: the bag tool (rosbags messages), the live node (rclpy messages) and the tests
-(raw bytes) all hold the same fields, and `cv_bridge` cannot be installed from PyPI. The colour
-conversions themselves come from `rosbags-image` (the rosbags authors' cv_bridge equivalent,
-OpenCV underneath), which knows every encoding cv_bridge turns into colour; this module checks the
-layout (step, size, row padding) that it leaves to the caller. Every rejection is an `InputError`
-naming the reason, so a caller can count and skip the frame.
+(raw bytes) all hold the same fields, and `cv_bridge` is not on PyPI (the PyPI package of that
+name is ROS 1's). The colour conversions themselves come from `rosbags-image` (the rosbags
+authors' cv_bridge equivalent, OpenCV underneath), which knows every encoding cv_bridge turns into
+colour; this module checks the layout (step, size, row padding) that it leaves to the caller.
+Every rejection is an `InputError` naming the reason, so a caller can count and skip the frame.
 """
 
 from __future__ import annotations

@@ -1,5 +1,10 @@
 """rosbag2 in -> pipeline -> rosbag2 out, with every input image accounted for.
 
+With `target_frame` set, the 3D results are put in that frame using the bag's own /tf and
+/tf_static (all read first, so an image can use transforms recorded after it); a frame without a
+usable transform stays in the camera frame (its header says so) and is counted with the reason.
+With `hri`, ROS4HRI body topics and body_<id> TF frames are written too.
+
 Pairing is offline approximate-time sync: CameraInfo and detections (small) are read first and
 indexed by header stamp; then one pass over the bag in log order copies every record through and
 pairs each image with the nearest-stamp CameraInfo (and detections) within `slop_s`. An image
@@ -39,15 +44,19 @@ from fasthmr_ros.pipeline.detection import Detection
 from fasthmr_ros.pipeline.images import decode_image_message
 from fasthmr_ros.pipeline.result import CameraIntrinsics, FrameResult
 from fasthmr_ros.ros import convert
+from fasthmr_ros.ros.hri import TRACKED_TOPIC, body_id, body_transforms, hri_messages, tracked_msg
 from fasthmr_ros.ros.markers import MarkerStyle, frame_markers
+from fasthmr_ros.ros.tf_buffer import TfBuffer, express_in
 from fasthmr_ros.ros.typestore import (
     CAMERA_INFO,
     COMPRESSED_IMAGE,
     DETECTION_2D_ARRAY,
     HUMAN_MESH_ARRAY,
+    IDS_LIST,
     IMAGE,
     MARKER_ARRAY,
     MESH,
+    TF_MESSAGE,
     get_typestore,
     get_typestore_from,
 )
@@ -69,6 +78,8 @@ SKIP_REASONS = {
 }
 
 MAX_EXAMPLES = 3  # distinct skip details kept per reason for the summary
+TF_TOPICS = {"/tf": False, "/tf_static": True}  # topic -> static
+BODY_FRAME_PREFIX = "body_"  # REP-155's TF frame names
 
 _INFINITE = QosTime(sec=9223372036, nsec=854775807)  # what rosbag2 records for "no limit"
 
@@ -122,6 +133,10 @@ class BagSummary:
     max_persons: int = 0
     unreadable: Counter[str] = field(default_factory=Counter)  # corrupt non-image records per topic
     not_copied: dict[str, str] = field(default_factory=dict)  # input topic -> why it was not copied
+    target_frame: str = ""
+    # Frames published in the camera frame because no transform to target_frame was usable.
+    camera_frame: Counter[str] = field(default_factory=Counter)  # by reason (TransformError.reason)
+    camera_frame_examples: dict[str, list[str]] = field(default_factory=dict)
     records_copied: int = 0
     seconds: float = 0.0
 
@@ -143,6 +158,13 @@ class BagSummary:
             examples = " | ".join(self.skip_examples[key])
             out.append(f"  skipped {count} x {key} ({SKIP_REASONS[key]}), e.g.: {examples}")
         out.append(f"persons: {self.persons} in total, at most {self.max_persons} in one frame")
+        if self.target_frame:
+            kept = sum(self.camera_frame.values())
+            out.append(
+                f"frames in {self.target_frame}: {self.frames_out - kept}; left in the camera frame: {kept}"
+            )
+        for key, count in sorted(self.camera_frame.items()):
+            out.append(f"  camera frame {count} x {key}, e.g.: {' | '.join(self.camera_frame_examples[key])}")
         for topic, count in sorted(self.unreadable.items()):
             out.append(f"unreadable records on {topic}: {count} (copied through unchanged)")
         for topic, why in sorted(self.not_copied.items()):
@@ -269,7 +291,9 @@ class BagProcessor:
         self.store = cfg.messages.ros_store
         self.typestore = get_typestore(self.store)
         self.style = MarkerStyle(lifetime_s=cfg.messages.marker_lifetime_s)
-        self.summary = BagSummary()
+        self.summary = BagSummary(target_frame=cfg.target_frame)
+        self.tf = TfBuffer(cache_s=None, tolerance_s=cfg.tf_tolerance_s)
+        self._connections: dict[str, Connection] = {}
 
     def _open(self) -> Reader:
         try:
@@ -296,6 +320,8 @@ class BagProcessor:
             image_topic, info_topic, det_topic = choose_topics(reader, self.cfg)
             infos = self._index(reader, info_topic)
             detections = self._index(reader, det_topic)
+            if self.cfg.target_frame:
+                self._read_tf(reader)
             start = time.perf_counter()
             try:
                 writer = Writer(self.out_path, version=BAG_VERSION, storage_plugin=STORAGES[self.cfg.storage])
@@ -327,19 +353,24 @@ class BagProcessor:
             items.append(Stamped(convert.time_to_ns(msg.header.stamp), bytes(raw)))
         return StampIndex(items)
 
-    def _output_connections(self, writer: Writer) -> dict[str, Connection]:
-        topics = self.cfg.outputs
-        return {
-            "humans": writer.add_connection(
-                topics.humans, HUMAN_MESH_ARRAY, typestore=self.typestore, offered_qos_profiles=[DEFAULT_QOS]
-            ),
-            "mesh": writer.add_connection(
-                topics.mesh, MESH, typestore=self.typestore, offered_qos_profiles=[LATCHED_QOS]
-            ),
-            "markers": writer.add_connection(
-                topics.markers, MARKER_ARRAY, typestore=self.typestore, offered_qos_profiles=[DEFAULT_QOS]
-            ),
-        }
+    def _read_tf(self, reader: Reader) -> None:
+        """Every /tf and /tf_static transform of the bag into the buffer (kept for the whole bag)."""
+        conns = [c for c in reader.connections if c.topic in TF_TOPICS and c.msgtype == TF_MESSAGE]
+        for conn, _, raw in reader.messages(conns):
+            try:
+                self.tf.add_message(self.typestore.deserialize_cdr(raw, TF_MESSAGE), TF_TOPICS[conn.topic])
+            except Exception:  # a corrupt record or transform: counted, never fatal
+                self.summary.unreadable[conn.topic] += 1
+
+    def _output(self, writer: Writer, topic: str, msgtype: str, latched: bool = False) -> Connection:
+        """The output connection of a topic, declared on first use (per-body ROS4HRI topics
+        appear with their bodies)."""
+        if topic not in self._connections:
+            qos = LATCHED_QOS if latched else DEFAULT_QOS
+            self._connections[topic] = writer.add_connection(
+                topic, msgtype, typestore=self.typestore, offered_qos_profiles=[qos]
+            )
+        return self._connections[topic]
 
     def _definition(self, conn: Connection) -> tuple[str, str] | None:
         """(msgdef, RIHS01 hash) to declare a copied topic with, or None when neither the bag nor
@@ -396,14 +427,20 @@ class BagProcessor:
         infos: StampIndex | None,
         detections: StampIndex | None,
     ) -> None:
-        outputs = self._output_connections(writer)
+        topics = self.cfg.outputs
+        for topic, msgtype in ((topics.humans, HUMAN_MESH_ARRAY), (topics.markers, MARKER_ARRAY)):
+            self._output(writer, topic, msgtype)
+        mesh_conn = self._output(writer, topics.mesh, MESH, latched=True)
         try:
             passthrough = self._passthrough_connections(reader, writer)
         except WriterError as exc:
             raise BagError(f"cannot copy the input topics: {exc}") from exc
+        for conn in passthrough.values():  # body frames join the recorded /tf
+            if conn.topic == "/tf" and conn.msgtype == TF_MESSAGE:
+                self._connections["/tf"] = conn
         if self.faces is not None:
             mesh = convert.mesh_msg(self.faces, self.template_vertices, self.store)
-            writer.write(outputs["mesh"], reader.start_time, self.typestore.serialize_cdr(mesh, MESH))
+            writer.write(mesh_conn, reader.start_time, self.typestore.serialize_cdr(mesh, MESH))
         n_images = sum(c.msgcount for c in reader.connections if c.topic == image_topic)
         bar = tqdm(total=n_images, unit="frame", desc="fasthmr bag", disable=not self.progress)
         with bar:
@@ -413,15 +450,15 @@ class BagProcessor:
                     self.summary.records_copied += 1
                 if conn.topic != image_topic:
                     continue
-                for key, msg in self._frame_outputs(conn, raw, infos, detections):
-                    writer.write(outputs[key], timestamp, msg)
+                for topic, msgtype, cdr in self._frame_outputs(conn, raw, infos, detections):
+                    writer.write(self._output(writer, topic, msgtype), timestamp, cdr)
                 bar.update(1)
                 bar.set_postfix(persons=self.summary.persons, skipped=sum(self.summary.skipped.values()))
 
     def _frame_outputs(
         self, conn: Connection, raw: bytes, infos: StampIndex | None, detections: StampIndex | None
-    ) -> Iterator[tuple[str, bytes]]:
-        """Process one image record; yields (output key, CDR) or records one skip."""
+    ) -> Iterator[tuple[str, str, bytes]]:
+        """Process one image record; yields (output topic, type, CDR) or records one skip."""
         self.summary.frames_in += 1
         try:
             frame, rgb = self._process(conn, raw, infos, detections)
@@ -433,12 +470,41 @@ class BagProcessor:
         self.summary.frames_out += 1
         self.summary.persons += len(frame.persons)
         self.summary.max_persons = max(self.summary.max_persons, len(frame.persons))
-        messages = self.cfg.messages
-        humans = convert.frame_to_msg(frame, messages.publish_vertices, self.store)
-        yield "humans", self.typestore.serialize_cdr(humans, HUMAN_MESH_ARRAY)
-        yield "markers", frame_markers(frame, self.faces, messages.mesh_markers, self.style, self.store)
+        messages, topics = self.cfg.messages, self.cfg.outputs
+        placed = self._in_target_frame(frame)
+        humans = convert.frame_to_msg(placed, messages.publish_vertices, self.store)
+        yield topics.humans, HUMAN_MESH_ARRAY, self.typestore.serialize_cdr(humans, HUMAN_MESH_ARRAY)
+        markers = frame_markers(placed, self.faces, messages.mesh_markers, self.style, self.store)
+        yield topics.markers, MARKER_ARRAY, markers
+        if self.cfg.hri:
+            yield from self._hri_outputs(placed, frame.frame_id)
         if self.on_frame:
             self.on_frame(rgb, frame, None)
+
+    def _in_target_frame(self, frame: FrameResult) -> FrameResult:
+        placed, error = express_in(frame, self.tf, self.cfg.target_frame)
+        if error is not None:
+            s = self.summary
+            s.camera_frame[error.reason] += 1
+            examples = s.camera_frame_examples.setdefault(error.reason, [])
+            if str(error) not in examples and len(examples) < MAX_EXAMPLES:
+                examples.append(str(error))
+        return placed
+
+    def _hri_outputs(self, frame: FrameResult, image_frame_id: str) -> Iterator[tuple[str, str, bytes]]:
+        """ROS4HRI: the tracked ids, per-body roi / skeleton2d / joint_states, body_<id> on /tf."""
+        ids = [body_id(p.track_id) for p in frame.persons]
+        tracked = tracked_msg(frame.stamp_ns, image_frame_id, ids, self.store)
+        yield TRACKED_TOPIC, IDS_LIST, self.typestore.serialize_cdr(tracked, IDS_LIST)
+        for topic, msgtype, msg in hri_messages(frame, ids, image_frame_id, self.store):
+            yield topic, msgtype, self.typestore.serialize_cdr(msg, msgtype)
+        if frame.persons:
+            tf = body_transforms(frame, [BODY_FRAME_PREFIX + i for i in ids], self.store)
+            yield (
+                "/tf",
+                TF_MESSAGE,
+                self.typestore.serialize_cdr(self.typestore.types[TF_MESSAGE](transforms=tf), TF_MESSAGE),
+            )
 
     def _process(
         self, conn: Connection, raw: bytes, infos: StampIndex | None, detections: StampIndex | None

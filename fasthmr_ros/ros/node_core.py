@@ -8,8 +8,8 @@ by reason and skipped.
 
 Outputs (rosbags message objects through the `Transport`): HumanMeshArray per processed frame,
 the fixed mesh once (latched), a rate-limited MarkerArray, optional TF per person (TFMessage on
-/tf, or a caller-given sink such as tf2_ros' broadcaster), and DiagnosticArray on /diagnostics
-(or a caller-given updater reads `diagnostic_values()`).
+/tf, what tf2_ros' broadcaster sends) and DiagnosticArray on /diagnostics (what
+diagnostic_updater sends), whichever transport runs it.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
-from scipy.spatial.transform import Rotation
 
 from fasthmr_ros.config import NodeConfig
 from fasthmr_ros.errors import InputError
@@ -32,14 +31,13 @@ from fasthmr_ros.pipeline.core import Pipeline
 from fasthmr_ros.pipeline.images import decode_image_message
 from fasthmr_ros.pipeline.result import FrameResult
 from fasthmr_ros.ros import convert
-from fasthmr_ros.ros.joint_names import PELVIS_INDEX
+from fasthmr_ros.ros.hri import body_transforms
 from fasthmr_ros.ros.markers import MarkerStyle, frame_markers
-from fasthmr_ros.ros.node_params import RUNTIME_PARAMETERS, ParameterError, check_value
+from fasthmr_ros.ros.node_params import RUNTIME_PARAMETERS, ParameterError, check_value, vertices_needed
 from fasthmr_ros.ros.transport.base import DEFAULT, LATCHED, Publisher, Transport
-from fasthmr_ros.ros.typestore import HUMAN_MESH_ARRAY, MARKER_ARRAY, MESH, get_typestore
+from fasthmr_ros.ros.typestore import HUMAN_MESH_ARRAY, MARKER_ARRAY, MESH, TF_MESSAGE, get_typestore
 from fasthmr_ros.runtime.select import BackendChoice
 
-TF_MESSAGE = "tf2_msgs/msg/TFMessage"
 DIAGNOSTIC_ARRAY = "diagnostic_msgs/msg/DiagnosticArray"
 TF_TOPIC = "/tf"
 DIAGNOSTICS_TOPIC = "/diagnostics"
@@ -50,7 +48,6 @@ STALL_S = 3.0  # no input for this long (after some) is a warning
 OK, WARN, ERROR = 0, 1, 2
 
 Decoder = Callable[[Any], np.ndarray]  # image message -> (H, W, 3) RGB uint8
-TfSink = Callable[[list[Any]], None]  # rosbags geometry_msgs/TransformStamped list
 
 
 @dataclass
@@ -111,8 +108,7 @@ class NodeCore:
         transport: Transport,
         backend: BackendChoice | None = None,
         template_vertices: np.ndarray | None = None,
-        tf_sink: TfSink | None = None,
-        own_diagnostics: bool = True,
+        with_tf: bool = True,
         logger: logging.Logger | None = None,
     ) -> None:
         self.cfg = replace(cfg)
@@ -120,8 +116,8 @@ class NodeCore:
         self.transport = transport
         self.backend = backend
         self.template_vertices = template_vertices
-        self.tf_sink = tf_sink
-        self.own_diagnostics = own_diagnostics
+        # False where the transport lacks tf2_msgs/TFMessage (the caller then refuses publish_tf).
+        self.with_tf = with_tf
         self.log = logger or logging.getLogger("fasthmr.node")
         self.store = cfg.ros_store
         self.types = get_typestore(self.store).types
@@ -168,11 +164,8 @@ class NodeCore:
             self._worker.start()
         self._marker_thread = threading.Thread(target=self._marker_work, name="fasthmr-markers", daemon=True)
         self._marker_thread.start()
-        if self.own_diagnostics:
-            self._diag_thread = threading.Thread(
-                target=self._diagnostics_loop, name="fasthmr-diag", daemon=True
-            )
-            self._diag_thread.start()
+        self._diag_thread = threading.Thread(target=self._diagnostics_loop, name="fasthmr-diag", daemon=True)
+        self._diag_thread.start()
 
     def _advertise(self) -> None:
         """Once per node: publishers, and the latched mesh (late joiners get it from DDS)."""
@@ -181,13 +174,10 @@ class NodeCore:
             "humans": self.transport.advertise(cfg.humans_topic, HUMAN_MESH_ARRAY, DEFAULT),
             "mesh": self.transport.advertise(cfg.mesh_topic, MESH, LATCHED),
             "markers": self.transport.advertise(cfg.markers_topic, MARKER_ARRAY, DEFAULT),
+            "diagnostics": self.transport.advertise(DIAGNOSTICS_TOPIC, DIAGNOSTIC_ARRAY, DEFAULT),
         }
-        if self.tf_sink is None:
+        if self.with_tf:
             self._publishers["tf"] = self.transport.advertise(TF_TOPIC, TF_MESSAGE, DEFAULT)
-        if self.own_diagnostics:
-            self._publishers["diagnostics"] = self.transport.advertise(
-                DIAGNOSTICS_TOPIC, DIAGNOSTIC_ARRAY, DEFAULT
-            )
         self._publish("mesh", convert.mesh_msg(self.pipeline.faces, self.template_vertices, self.store))
 
     def stop(self, timeout: float = 10.0) -> None:
@@ -228,13 +218,15 @@ class NodeCore:
             self.on_pending()
 
     # -- run-time parameters -----------------------------------------------------------------
-    def set_parameter(self, name: str, value: Any) -> None:
-        """Change a run-time parameter; applied before the next frame. ParameterError if refused."""
+    def set_parameter(self, name: str, value: Any) -> Any:
+        """Change a run-time parameter; applied before the next frame. Returns the value as the
+        node keeps it (converted to the field's type); ParameterError if refused."""
         if name not in RUNTIME_PARAMETERS:
             raise ParameterError(f"{name} cannot change at run time (restart the node, or reconfigure it)")
         value = check_value(name, value)
         with self._cond:
             self._changes[name] = value
+        return value
 
     def _apply_changes(self) -> None:
         with self._cond:
@@ -249,9 +241,8 @@ class NodeCore:
             if name == "tracker_iou_threshold":
                 pipe.config.tracker.iou_threshold = value
                 pipe.tracker.iou_threshold = value
-            if name == "mesh_markers" and value:
-                pipe.estimator.return_vertices = True
-                pipe.config.output_vertices = True
+            if name == "mesh_markers":
+                pipe.set_output_vertices(vertices_needed(self.cfg))
             self.log.info("parameter %s = %r", name, value)
 
     # -- worker ------------------------------------------------------------------------------
@@ -386,38 +377,14 @@ class NodeCore:
                     self._markers += 1
 
     def transforms(self, result: FrameResult) -> list[Any]:
-        """geometry_msgs/TransformStamped per person: pelvis position, SMPL root orientation,
-        child `<tf_prefix><track id>` of the image's (optical) frame."""
-        t = self.types
-        out = []
-        for person in result.persons:
-            joints = np.asarray(person.joints3d, dtype=np.float64).reshape(-1, 3)
-            index = PELVIS_INDEX.get(person.joint_set)
-            origin = joints[index] if index is not None and index < len(joints) else person.transl
-            x, y, z, w = Rotation.from_matrix(np.asarray(person.global_orient, np.float64)).as_quat()
-            out.append(
-                t["geometry_msgs/msg/TransformStamped"](
-                    header=convert.header(result.stamp_ns, result.frame_id, self.store),
-                    child_frame_id=f"{self.cfg.tf_prefix}{person.track_id}",
-                    transform=t["geometry_msgs/msg/Transform"](
-                        translation=t["geometry_msgs/msg/Vector3"](
-                            x=float(origin[0]), y=float(origin[1]), z=float(origin[2])
-                        ),
-                        rotation=t["geometry_msgs/msg/Quaternion"](x=x, y=y, z=z, w=w),
-                    ),
-                )
-            )
-        return out
+        """geometry_msgs/TransformStamped per person, child `<tf_prefix><track id>` of the frame
+        the results are expressed in."""
+        children = [f"{self.cfg.tf_prefix}{p.track_id}" for p in result.persons]
+        return body_transforms(result, children, self.store)
 
     def _publish_tf(self, result: FrameResult) -> None:
-        transforms = self.transforms(result)
-        if self.tf_sink is not None:
-            try:
-                self.tf_sink(transforms)
-            except Exception as exc:
-                self._error("publish", exc)
-            return
-        self._publish("tf", self.types[TF_MESSAGE](transforms=transforms))
+        if self.with_tf:
+            self._publish("tf", self.types[TF_MESSAGE](transforms=self.transforms(result)))
 
     # -- statistics and diagnostics ----------------------------------------------------------
     def stats(self) -> NodeStats:
@@ -444,7 +411,7 @@ class NodeCore:
             )
 
     def diagnostic_values(self) -> tuple[int, str, dict[str, str]]:
-        """(level, summary, key -> value) for /diagnostics or a diagnostic_updater task."""
+        """(level, summary, key -> value) of the /diagnostics status."""
         s = self.stats()
         lat = s.latencies_ms
         values = {

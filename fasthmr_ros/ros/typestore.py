@@ -1,4 +1,4 @@
-"""One rosbags typestore that knows the standard ROS 2 messages, vision_msgs and ours.
+"""One rosbags typestore that knows the standard ROS 2 messages, vision_msgs, hri_msgs and ours.
 
 Why rosbags everywhere: the bag tool and the DDS transport serialise with the same definitions
 (our `msg/*.msg` texts), so a bag written here and a live topic carry byte-identical CDR, and
@@ -20,6 +20,7 @@ from rosbags.typesys import get_typestore as _rosbags_typestore
 from rosbags.typesys.store import Typestore
 
 from fasthmr_ros.errors import FastHMRError
+from fasthmr_ros.ros.hri_msgs_defs import HRI_MSGS
 from fasthmr_ros.ros.vision_msgs_defs import VISION_MSGS
 
 # The ROS package our interfaces belong to (the package.xml that runs rosidl on msg/).
@@ -33,6 +34,11 @@ CAMERA_INFO = "sensor_msgs/msg/CameraInfo"
 DETECTION_2D_ARRAY = "vision_msgs/msg/Detection2DArray"
 MESH = "shape_msgs/msg/Mesh"
 MARKER_ARRAY = "visualization_msgs/msg/MarkerArray"
+TF_MESSAGE = "tf2_msgs/msg/TFMessage"
+JOINT_STATE = "sensor_msgs/msg/JointState"
+IDS_LIST = "hri_msgs/msg/IdsList"
+REGION_OF_INTEREST = "hri_msgs/msg/NormalizedRegionOfInterest2D"
+SKELETON_2D = "hri_msgs/msg/Skeleton2D"
 
 STORES = {"humble": Stores.ROS2_HUMBLE, "jazzy": Stores.ROS2_JAZZY}
 DEFAULT_STORE = "jazzy"
@@ -69,7 +75,7 @@ def own_msg_texts() -> dict[str, str]:
 
 @cache
 def get_typestore(store: str = DEFAULT_STORE) -> Typestore:
-    """The ROS 2 `store` ("humble" | "jazzy") typestore with vision_msgs and our messages added.
+    """The ROS 2 `store` ("humble" | "jazzy") typestore with vision_msgs, hri_msgs and ours added.
 
     Cached: registering parses every definition, and all users share one store per distro.
     """
@@ -77,7 +83,7 @@ def get_typestore(store: str = DEFAULT_STORE) -> Typestore:
         raise FastHMRError(f"unknown ROS 2 message store {store!r}; choose one of {sorted(STORES)}")
     typestore = _rosbags_typestore(STORES[store])
     extra = {}
-    for name, text in {**VISION_MSGS, **own_msg_texts()}.items():
+    for name, text in {**VISION_MSGS, **HRI_MSGS, **own_msg_texts()}.items():
         if name not in typestore.fielddefs:
             extra.update(get_types_from_msg(text, name))
     typestore.register(extra)
