@@ -1,10 +1,11 @@
 """A ROS 2 camera driver and RViz-like subscribers in one rclpy process, on Fast DDS.
 
 Run as a script by the interop tests (its own process, as on a robot):
-`python tests/fastdds_peer.py DOMAIN SECONDS [--no-outputs]`. It publishes rgb8 Image +
-CameraInfo at 10 Hz with a reliable QoS (what camera drivers use), subscribes to every output
-of the node, and prints one JSON line: the stamps it sent and, per output topic, the messages
-received (and for the humans topic, which input stamps were answered).
+`python tests/fastdds_peer.py DOMAIN SECONDS [--no-outputs] [--encoding yuv422_yuy2]`.
+It publishes Image (rgb8, or YUYV as usb_cam does by default) + CameraInfo at 10 Hz with a
+reliable QoS (what camera drivers use), subscribes to every output of the node, and prints one
+JSON line: the stamps it sent and, per output topic, what arrived (for the humans topic, the
+input stamps answered).
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ def main() -> None:
     parser.add_argument("domain", type=int)
     parser.add_argument("seconds", type=float)
     parser.add_argument("--no-outputs", action="store_true", help="only publish the camera")
+    parser.add_argument("--encoding", choices=("rgb8", "yuv422_yuy2"), default="rgb8")
     args = parser.parse_args()
     rclpy.init(domain_id=args.domain)
     node = rclpy.create_node("fastdds_camera_peer")
@@ -82,7 +84,7 @@ def main() -> None:
     next_frame = time.monotonic()
     while time.monotonic() < end:
         if time.monotonic() >= next_frame:
-            sent.append(publish_frame(node, images, infos, len(sent)))
+            sent.append(publish_frame(node, images, infos, len(sent), args.encoding))
             next_frame += 0.1
         rclpy.spin_once(node, timeout_sec=0.01)
         # The fixed mesh is latched: subscribe only once the node answers, as a late joiner.
@@ -95,9 +97,13 @@ def main() -> None:
     rclpy.shutdown()
 
 
-def publish_frame(node: Any, images: Any, infos: Any, index: int) -> int:
+def publish_frame(node: Any, images: Any, infos: Any, index: int, encoding: str) -> int:
     now = node.get_clock().now().to_msg()
-    image = Image(height=H, width=W, encoding="rgb8", step=W * 3, data=bytes([index % 250]) * (W * H * 3))
+    level = index % 250
+    if encoding == "rgb8":
+        image = Image(height=H, width=W, encoding=encoding, step=W * 3, data=bytes([level]) * (W * H * 3))
+    else:  # YUYV: luma `level` and neutral chroma (128) for every pixel: a grey frame
+        image = Image(height=H, width=W, encoding=encoding, step=W * 2, data=bytes([level, 128]) * (W * H))
     info = CameraInfo(height=H, width=W, distortion_model="plumb_bob")
     info.k = [180.0, 0.0, 80.0, 0.0, 181.0, 60.0, 0.0, 0.0, 1.0]
     info.p = [180.0, 0.0, 80.0, 0.0, 0.0, 181.0, 60.0, 0.0, 0.0, 0.0, 1.0, 0.0]
