@@ -59,6 +59,13 @@ def test_every_parameter_has_a_description_and_a_range_holding_its_default() -> 
     )
 
 
+def test_check_config_converts_a_copy_and_leaves_the_callers_config_alone() -> None:
+    given = NodeConfig(marker_rate_hz=3)  # type: ignore[arg-type]  # an int, as YAML may give
+    checked = check_config(given)
+    assert type(checked.marker_rate_hz) is float and checked.marker_rate_hz == 3.0
+    assert type(given.marker_rate_hz) is int and checked is not given
+
+
 def test_values_are_checked_like_ros_would() -> None:
     assert check_value("marker_rate_hz", 3) == 3.0 and isinstance(check_value("marker_rate_hz", 3), float)
     with pytest.raises(ParameterError, match="outside"):
