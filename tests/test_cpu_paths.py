@@ -88,3 +88,23 @@ def test_bench_cpu_paths_reports_speedup_and_accuracy_cost(tmp_path, monkeypatch
     for r in rows:
         assert r["crops_per_s"] == pytest.approx(r["batch"] * 1000 / r["median_ms"], rel=0.01)
         assert len(r["samples_ms"]) == max(3, 2 // r["batch"])
+
+
+def test_eval_measures_a_speed_path_on_a_labelled_set(tmp_path) -> None:
+    """`fasthmr eval --backend/--precision`: the path's MPJPE beside fp32's on the same images."""
+    from fasthmr_ros.samples.synth import SynthConfig, write_synth_set
+
+    data = tmp_path / "set"
+    write_synth_set(data, images=3, seed=5, cfg=SynthConfig(width=160, height=120), progress=False)
+    reports = {}
+    for backend, precision in (("cpu", "fp32"), ("onnxruntime", "int8")):
+        out = tmp_path / f"{backend}_{precision}.json"
+        assert (
+            main(["eval", str(data), "--backend", backend, "--precision", precision, "--json", str(out)]) == 0
+        )
+        reports[backend] = json.loads(out.read_text())
+    fp32, int8 = reports["cpu"], reports["onnxruntime"]
+    assert (int8["backend"]["backend"], int8["backend"]["precision"]) == ("onnxruntime", "int8")
+    assert fp32["backend"]["backend"] == "cpu" and fp32["persons"] == int8["persons"] > 0
+    assert int8["mpjpe_mm"] != fp32["mpjpe_mm"]  # really another path
+    assert abs(int8["mpjpe_mm"] - fp32["mpjpe_mm"]) < 20.0
