@@ -64,8 +64,8 @@ def test_auto_on_cpu_takes_the_fastest_path_within_the_bound(model, body, tmp_pa
     first = select.CPU_PATH_ORDER[0]
     assert (choice.backend, choice.precision) == first and runner.precision == first[1]
     assert f"{first[0]}/{first[1]}: " in choice.reason and " mm" in choice.reason
-    # With a bound nothing reduced meets, it falls back to the fp32 reference and says why.
-    monkeypatch.setattr(select, "JOINT_DEVIATION_BOUND_MM", 0.0)
+    # With a bound no other path can meet, it falls back to the fp32 reference and says why.
+    monkeypatch.setattr(select, "JOINT_DEVIATION_BOUND_MM", -1.0)
     _, choice = create_runner(cfg, model, NOTHING, body)
     assert (choice.backend, choice.precision) == ("cpu", "fp32")
     assert choice.reason.count("over the bound") == len(select.CPU_PATH_ORDER) - 1
