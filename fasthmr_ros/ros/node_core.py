@@ -33,7 +33,7 @@ from fasthmr_ros.pipeline.result import FrameResult
 from fasthmr_ros.ros import convert
 from fasthmr_ros.ros.hri import body_transforms
 from fasthmr_ros.ros.markers import MarkerStyle, frame_markers
-from fasthmr_ros.ros.node_params import RUNTIME_PARAMETERS, ParameterError, check_value
+from fasthmr_ros.ros.node_params import RUNTIME_PARAMETERS, ParameterError, check_value, vertices_needed
 from fasthmr_ros.ros.transport.base import DEFAULT, LATCHED, Publisher, Transport
 from fasthmr_ros.ros.typestore import HUMAN_MESH_ARRAY, MARKER_ARRAY, MESH, TF_MESSAGE, get_typestore
 from fasthmr_ros.runtime.select import BackendChoice
@@ -218,13 +218,15 @@ class NodeCore:
             self.on_pending()
 
     # -- run-time parameters -----------------------------------------------------------------
-    def set_parameter(self, name: str, value: Any) -> None:
-        """Change a run-time parameter; applied before the next frame. ParameterError if refused."""
+    def set_parameter(self, name: str, value: Any) -> Any:
+        """Change a run-time parameter; applied before the next frame. Returns the value as the
+        node keeps it (converted to the field's type); ParameterError if refused."""
         if name not in RUNTIME_PARAMETERS:
             raise ParameterError(f"{name} cannot change at run time (restart the node, or reconfigure it)")
         value = check_value(name, value)
         with self._cond:
             self._changes[name] = value
+        return value
 
     def _apply_changes(self) -> None:
         with self._cond:
@@ -239,9 +241,8 @@ class NodeCore:
             if name == "tracker_iou_threshold":
                 pipe.config.tracker.iou_threshold = value
                 pipe.tracker.iou_threshold = value
-            if name == "mesh_markers" and value:
-                pipe.estimator.return_vertices = True
-                pipe.config.output_vertices = True
+            if name == "mesh_markers":
+                pipe.set_output_vertices(vertices_needed(self.cfg))
             self.log.info("parameter %s = %r", name, value)
 
     # -- worker ------------------------------------------------------------------------------
