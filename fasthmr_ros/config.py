@@ -438,13 +438,15 @@ def genhmr_preset(name: str) -> GenHMRConfig:
 class RuntimeConfig:
     """How the network runs: which backend, at what precision, on which device.
 
-    `backend`: auto (TensorRT if installed and a CUDA GPU is present, else torch on CUDA, else torch
-    on the CPU), tensorrt, torch (on `device`), onnxruntime (CUDA provider if present, else CPU) or cpu.
+    `backend`: auto (TensorRT if installed and a CUDA GPU is present, else torch on CUDA, else the
+    fastest CPU path within an accuracy bound), tensorrt, torch (on `device`), onnxruntime (CUDA
+    provider if present, else CPU) or cpu.
     A backend named explicitly that cannot run here is an error, never a silent substitute.
     """
 
     backend: str = "auto"
-    # fp32 | fp16 | bf16. CPU backends run fp32 whatever is asked (the selection reason says so).
+    # fp32 | fp16 | bf16 | int8. On the CPU: fp32, bf16, int8 (onnxruntime: fp32, int8); anything
+    # else runs fp32, and the selection reason says so.
     precision: str = "fp16"
     device: str = "cuda"
     # torch backend only: torch.compile the model, and capture the fixed-shape path as a CUDA graph.
@@ -499,7 +501,7 @@ class NodeConfig:
     j19: str = ""
     backend: str = "auto"  # auto | tensorrt | torch | onnxruntime | cpu (see RuntimeConfig)
     device: str = "cuda"  # auto falls back to the CPU (and says why in the diagnostics)
-    precision: str = "fp16"  # CPU backends run fp32 whatever is asked
+    precision: str = "fp16"  # fp32 | fp16 | bf16 | int8; see RuntimeConfig
     engine_cache_dir: str = ""  # "" = the package's engine cache
     cpu_threads: int = 0  # torch intra-op threads (0 = torch's default)
     decoder: str = "regression"  # regression | diffusion | genhmr

@@ -64,7 +64,10 @@ SPECS: dict[str, ParamSpec] = {
         "inference backend; auto picks TensorRT, then torch on CUDA, then CPU", choices=_BACKENDS
     ),
     "device": ParamSpec("torch device the backend should use (cuda, cuda:1, cpu)"),
-    "precision": ParamSpec("inference precision (CPU backends run fp32)", choices=("fp32", "fp16", "bf16")),
+    "precision": ParamSpec(
+        "inference precision (CPU: fp32, bf16, int8; docs/runtime.md)",
+        choices=("fp32", "fp16", "bf16", "int8"),
+    ),
     "engine_cache_dir": ParamSpec("TensorRT engines / exported ONNX; empty = the package cache"),
     "cpu_threads": ParamSpec("torch intra-op threads; 0 = torch's default", 0, 256),
     "decoder": ParamSpec("pose decoder", choices=("regression", "diffusion", "genhmr")),
