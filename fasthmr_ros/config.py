@@ -507,6 +507,14 @@ class NodeConfig:
     tracker_iou_threshold: float = 0.3  # changes at run time
     tracker_max_age: int = 30
     history_window: int = 16
+    # Robot integration: several cameras, the robot's frame, ROS4HRI.
+    # "" = the one camera of image_topic / camera_info_topic. Else several cameras, comma or space
+    # separated, each a namespace (`/front` = /front/image_raw + /front/camera_info) or an
+    # `image_topic:camera_info_topic` pair; their crops share one forward pass.
+    cameras: str = ""
+    target_frame: str = ""  # "" = the camera frame; else 3D results, TF and markers in this frame
+    tf_tolerance_s: float = 0.1  # a transform this close beyond the newest one still counts
+    hri: bool = False  # ROS4HRI (REP-155): /humans/bodies/tracked, per-body topics, body TF frames
 
 
 def load_node_config(path: str | Path) -> NodeConfig:

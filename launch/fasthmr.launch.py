@@ -26,6 +26,8 @@ ARGUMENTS = {
     "image_topic": ("/camera/image_raw", "sensor_msgs/Image (or CompressedImage) input"),
     "camera_info_topic": ("/camera/camera_info", "sensor_msgs/CameraInfo of the image"),
     "detections_topic": ("", "vision_msgs/Detection2DArray person boxes; empty = detect here"),
+    "cameras": ("", "several cameras: namespaces or image:camera_info pairs; empty = image_topic"),
+    "target_frame": ("", "frame of the 3D outputs, from /tf; empty = the camera frame"),
     "device": ("cuda", "torch device for the model (auto backend falls back to the CPU)"),
     "backend": ("auto", "auto | tensorrt | torch | onnxruntime | cpu"),
     "params_file": ("", "ROS 2 parameters file; empty = the package's config/fasthmr.yaml"),
@@ -33,7 +35,15 @@ ARGUMENTS = {
     "use_rviz": ("false", "start RViz with config/fasthmr.rviz"),
     "autostart": ("true", "configure and activate the lifecycle node on launch"),
 }
-NODE_PARAMETERS = ("image_topic", "camera_info_topic", "detections_topic", "device", "backend")
+NODE_PARAMETERS = (
+    "image_topic",
+    "camera_info_topic",
+    "detections_topic",
+    "cameras",
+    "target_frame",
+    "device",
+    "backend",
+)
 
 
 def _params_file(context_value: str) -> object:

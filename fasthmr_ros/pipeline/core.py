@@ -138,6 +138,16 @@ class Pipeline:
         self.embedded = False
         self.reset()
 
+    def sibling(self) -> Pipeline:
+        """A pipeline for another camera: the same models and settings (one loaded network, so
+        `multi_camera` can batch them), its own tracks and histories."""
+        other = Pipeline(
+            self.estimator, self.config, self.decoder, self.detector, self.keypoint_detector, self.merging
+        )
+        other.model_description, other.body_description = self.model_description, self.body_description
+        other.embedded = self.embedded
+        return other
+
     def reset(self) -> None:
         """Forget every track and history (a new recording, or time jumped backwards)."""
         self.tracker = Tracker(**vars(self.config.tracker))

@@ -3,7 +3,8 @@
 Same node logic as the rclpy node (`NodeCore`); what differs is the plumbing: subscriptions on
 the DDS transport with the sensor-data QoS, `LivePairer` (the bag tool's stamp index over a
 rolling window) instead of message_filters, `decode_image_message` instead of cv_bridge, and
-diagnostics / TF published as plain DiagnosticArray / TFMessage topics. Run-time parameter
+diagnostics / TF published as plain DiagnosticArray / TFMessage topics. Each camera has its own
+pairer; with `target_frame`, /tf and /tf_static feed the core's transform buffer. Run-time parameter
 changes come through `set_parameter` or `apply_config` (the CLI calls it on SIGHUP with the
 re-read parameters).
 """
@@ -17,15 +18,20 @@ from dataclasses import replace
 from typing import Any
 
 from fasthmr_ros.config import NodeConfig
+from fasthmr_ros.errors import FastHMRError
 from fasthmr_ros.ros.live_pairing import LivePairer, Paired
 from fasthmr_ros.ros.node_core import FrameInput, NodeCore
 from fasthmr_ros.ros.node_params import RUNTIME_PARAMETERS, SPECS
 from fasthmr_ros.ros.node_setup import LoadedPipeline, load_pipeline
 from fasthmr_ros.ros.transport.base import QosProfile
 from fasthmr_ros.ros.transport.dds import DdsTransport
-from fasthmr_ros.ros.typestore import CAMERA_INFO, COMPRESSED_IMAGE, DETECTION_2D_ARRAY, IMAGE
+from fasthmr_ros.ros.typestore import CAMERA_INFO, COMPRESSED_IMAGE, DETECTION_2D_ARRAY, IMAGE, TF_MESSAGE
 
 log = logging.getLogger("fasthmr.node")
+
+# tf2's listener QoS: /tf reliable, /tf_static reliable and transient local (latched statics).
+TF_QOS = QosProfile(reliable=True, depth=100)
+TF_STATIC_QOS = QosProfile(reliable=True, depth=100, transient_local=True)
 
 
 class DdsNode:
@@ -49,16 +55,38 @@ class DdsNode:
             template_vertices=self.loaded.template_vertices,
             logger=log,
         )
-        self.pairer = LivePairer(cfg.slop_s, bool(cfg.detections_topic), self._on_pair)
-        self.core.unpaired = lambda: dict(self.pairer.unpaired)
+        if len(self.core.cameras) > 1 and cfg.detections_topic:
+            raise FastHMRError("detections_topic works with one camera; leave it empty with several cameras")
+        self.pairers = [
+            LivePairer(cfg.slop_s, bool(cfg.detections_topic), self._pair_handler(i))
+            for i in range(len(self.core.cameras))
+        ]
+        self.core.unpaired = self._unpaired
         self._subscribed = False
         self._active = False
 
-    def _on_pair(self, pair: Paired) -> None:
-        if self._active:
-            self.core.submit(
-                FrameInput(pair.stamp_ns, pair.received_ns, pair.image, pair.camera_info, pair.detections)
-            )
+    def _pair_handler(self, camera: int) -> Callable[[Paired], None]:
+        def on_pair(pair: Paired) -> None:
+            if self._active:
+                self.core.submit(
+                    FrameInput(
+                        pair.stamp_ns,
+                        pair.received_ns,
+                        pair.image,
+                        pair.camera_info,
+                        pair.detections,
+                        camera=camera,
+                    )
+                )
+
+        return on_pair
+
+    def _unpaired(self) -> dict[str, int]:
+        total: dict[str, int] = {}
+        for pairer in self.pairers:
+            for reason, count in pairer.unpaired.items():
+                total[reason] = total.get(reason, 0) + count
+        return total
 
     def _gated(self, add: Callable[[Any, int], None]) -> Callable[[Any, int], None]:
         """Inputs reach the synchroniser only while active (subscriptions outlive deactivate)."""
@@ -77,13 +105,21 @@ class DdsNode:
             return
         sensor = QosProfile(reliable=False, depth=cfg.queue_depth)
         image_type = COMPRESSED_IMAGE if cfg.compressed_input else IMAGE
-        self.transport.subscribe(cfg.image_topic, image_type, self._gated(self.pairer.add_image), sensor)
-        self.transport.subscribe(
-            cfg.camera_info_topic, CAMERA_INFO, self._gated(self.pairer.add_camera_info), sensor
-        )
+        for camera, pairer in zip(self.core.cameras, self.pairers, strict=True):
+            self.transport.subscribe(camera.image_topic, image_type, self._gated(pairer.add_image), sensor)
+            self.transport.subscribe(
+                camera.camera_info_topic, CAMERA_INFO, self._gated(pairer.add_camera_info), sensor
+            )
         if cfg.detections_topic:
             self.transport.subscribe(
-                cfg.detections_topic, DETECTION_2D_ARRAY, self._gated(self.pairer.add_detections), sensor
+                cfg.detections_topic, DETECTION_2D_ARRAY, self._gated(self.pairers[0].add_detections), sensor
+            )
+        if cfg.target_frame:
+            self.transport.subscribe(
+                "/tf", TF_MESSAGE, lambda msg, _: self.core.add_transforms(msg, False), TF_QOS
+            )
+            self.transport.subscribe(
+                "/tf_static", TF_MESSAGE, lambda msg, _: self.core.add_transforms(msg, True), TF_STATIC_QOS
             )
         self._subscribed = True
 

@@ -75,6 +75,12 @@ SPECS: dict[str, ParamSpec] = {
     "tracker_iou_threshold": ParamSpec("least IoU to continue a track", 0.01, 1.0, runtime=True),
     "tracker_max_age": ParamSpec("frames a lost track coasts before it is dropped", 0, 1000),
     "history_window": ParamSpec("frames of per-track history kept for temporal decoders", 1, 1024),
+    "cameras": ParamSpec(
+        "several cameras: namespaces or image_topic:camera_info_topic pairs; empty = image_topic only"
+    ),
+    "target_frame": ParamSpec("frame of the 3D outputs (from /tf and /tf_static); empty = the camera frame"),
+    "tf_tolerance_s": ParamSpec("accept a transform this far (s) beyond the newest one", 0.0, 10.0),
+    "hri": ParamSpec("publish ROS4HRI (REP-155) body topics and body TF frames"),
 }
 
 RUNTIME_PARAMETERS = tuple(name for name, spec in SPECS.items() if spec.runtime)
