@@ -14,7 +14,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from fasthmr_ros.samples import sample_camera, sample_motion, standin_body_model
+from fasthmr_ros.samples.scene import sample_camera, sample_motion, standin_body_model
 from fasthmr_ros.viz.overlay import render_meshes
 
 

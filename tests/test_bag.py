@@ -23,9 +23,9 @@ from fasthmr_ros.pipeline.estimator import MeshEstimator
 from fasthmr_ros.pipeline.result import CameraIntrinsics
 from fasthmr_ros.ros import typestore as ours
 from fasthmr_ros.ros.bag import BAG_VERSION, STORAGES, BagError, BagProcessor
-from fasthmr_ros.ros.bag_input import CameraTopics, camera_info_message, image_message, write_camera_bag
+from fasthmr_ros.ros.bag_input import CameraTopics, camera_info_message, image_message
 from fasthmr_ros.ros.convert import header
-from fasthmr_ros.samples_bag import detections_message, write_sample_bag
+from fasthmr_ros.samples.bag import detections_message, write_camera_bag, write_sample_bag
 from fasthmr_ros.viz.skeletons import edges_for
 
 CAMERA = CameraIntrinsics(150.0, 150.0, 64.0, 48.0, 128, 96)

@@ -25,7 +25,7 @@ def test_split_and_backends_sections(tmp_path: Path) -> None:
 
 def test_backends_are_opt_in(tmp_path: Path, monkeypatch) -> None:
     """The default run skips the backends section (it exports a full model to ONNX)."""
-    from fasthmr_ros.cli import bench
+    from fasthmr_ros import bench
 
     called = []
     monkeypatch.setattr(bench, "SECTIONS", [(n, (lambda ctx, n=n: called.append(n) or bench.Section(n, [])))

@@ -9,12 +9,12 @@ import pytest
 import torch
 from scipy.spatial.transform import Rotation
 
+from fasthmr_ros.bench.decoders import diffusion_cost as measure_cost
 from fasthmr_ros.config import DecoderConfig, diffusion_preset
 from fasthmr_ros.decoders import add_decoder_arguments, build_decoder, decoder_config_from_args
 from fasthmr_ros.decoders.base import DecoderInput, RegressionDecoder
 from fasthmr_ros.decoders.data import synthetic_clips, synthetic_sequences
 from fasthmr_ros.decoders.diffusion import twist_swing as ts
-from fasthmr_ros.decoders.diffusion.cost import measure_cost
 from fasthmr_ros.decoders.diffusion.decoder import DiffusionDecoder, sample_frame, stretch_to_window
 from fasthmr_ros.decoders.diffusion.evaluate import evaluate
 from fasthmr_ros.decoders.diffusion.model import load_diffusion_model, load_vae

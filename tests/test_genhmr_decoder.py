@@ -4,13 +4,13 @@ import numpy as np
 import pytest
 import torch
 
+from fasthmr_ros.bench.decoders import genhmr_cost as measure_cost
 from fasthmr_ros.cli.main import main
 from fasthmr_ros.config import DecoderConfig, GenHMRConfig, GenHMRRefinementConfig, genhmr_preset
 from fasthmr_ros.decoders import build_decoder
 from fasthmr_ros.decoders.base import DecoderInput
 from fasthmr_ros.decoders.data import synthetic_sequences, write_feature_sequence
 from fasthmr_ros.decoders.genhmr.checkpoint import load_genhmr
-from fasthmr_ros.decoders.genhmr.cost import measure_cost
 from fasthmr_ros.decoders.genhmr.decoder import GenHMRDecoder
 from fasthmr_ros.decoders.genhmr.keypoints import coco17_joint_index, project_to_crop
 from fasthmr_ros.errors import InputError

@@ -114,7 +114,7 @@ def test_calibration_from_video_and_images_with_boxes(tmp_path: Path) -> None:
 
 def test_calibration_from_a_rosbag(tmp_path: Path) -> None:
     from fasthmr_ros.pipeline.camera import default_intrinsics
-    from fasthmr_ros.ros.bag_input import write_camera_bag
+    from fasthmr_ros.samples.bag import write_camera_bag
 
     bag = tmp_path / "robot_bag"
     frames = _frames(4, seed=3)

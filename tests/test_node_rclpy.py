@@ -1,19 +1,20 @@
-"""The rclpy lifecycle node: runs where ROS 2 (rclpy) is installed, skips cleanly elsewhere."""
+"""The rclpy lifecycle node in this process: parameters and transitions called directly.
+(tests/test_node_rclpy_live.py drives it from another process over ROS 2.)"""
 
 from __future__ import annotations
 
 import dataclasses
 
 import pytest
+from rclpy_peer import rclpy  # first: needs ROS 2
 
-rclpy = pytest.importorskip("rclpy")
+# isort: split
+from rcl_interfaces.msg import SetParametersResult
+from rclpy.parameter import Parameter
 
-from rcl_interfaces.msg import SetParametersResult  # noqa: E402
-from rclpy.parameter import Parameter  # noqa: E402
-
-from fasthmr_ros.config import NodeConfig  # noqa: E402
-from fasthmr_ros.ros.node import FastHMRNode  # noqa: E402
-from fasthmr_ros.ros.node_params import SPECS  # noqa: E402
+from fasthmr_ros.config import NodeConfig
+from fasthmr_ros.ros.node import FastHMRNode
+from fasthmr_ros.ros.node_params import SPECS
 
 
 @pytest.fixture
@@ -51,3 +52,11 @@ def test_lifecycle_and_runtime_parameters(node: FastHMRNode) -> None:
     assert node.trigger_deactivate() == TransitionCallbackReturn.SUCCESS
     assert node.trigger_cleanup() == TransitionCallbackReturn.SUCCESS
     assert node.core is None
+
+
+def test_parameters_of_others_are_left_to_their_owner(node: FastHMRNode) -> None:
+    """A library declaring its own parameters on the node (diagnostic_updater does, in its
+    constructor) and use_sim_time must pass the node's on-set callback."""
+    node.declare_parameter("diagnostic_updater.period", 1.0)
+    assert node.set_parameters([Parameter("use_sim_time", value=True)])[0].successful
+    assert node.set_parameters([Parameter("diagnostic_updater.period", value=2.0)])[0].successful

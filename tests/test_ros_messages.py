@@ -26,7 +26,7 @@ from fasthmr_ros.ros.convert import (
 )
 from fasthmr_ros.ros.joint_names import JOINT_NAMES, PELVIS_INDEX
 from fasthmr_ros.ros.markers import LINE_LIST, TRIANGLE_LIST, MarkerStyle, frame_markers
-from fasthmr_ros.samples_bag import detections_message
+from fasthmr_ros.samples.bag import detections_message
 from fasthmr_ros.viz.skeletons import edges_for
 
 TS = ours.get_typestore()

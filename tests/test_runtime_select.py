@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import torch
 
+from fasthmr_ros.bench.backends import measure_backends
 from fasthmr_ros.config import MergingConfig, RuntimeConfig, model_preset
 from fasthmr_ros.models.hmr import HMR
 from fasthmr_ros.runtime.interface import BackendError
-from fasthmr_ros.runtime.measure import measure_backends
 from fasthmr_ros.runtime.select import Capabilities, choose_backend, create_runner, probe_capabilities
 from fasthmr_ros.runtime.torch_backend import TorchRunner
 

@@ -9,7 +9,7 @@ import torch
 
 from fasthmr_ros.models.body_model import BodyModel
 from fasthmr_ros.models.standin import ensure_standin_assets
-from fasthmr_ros.samples import (
+from fasthmr_ros.samples.scene import (
     CAMERA_HEIGHT,
     render_person_image,
     sample_camera,

@@ -19,7 +19,7 @@ from fasthmr_ros.models.default import EMBEDDED_WARNING
 from fasthmr_ros.pipeline.core import Pipeline, build_pipeline
 from fasthmr_ros.ros.bag import STORAGES, BagProcessor, BagSummary
 from fasthmr_ros.ros.preview import PreviewVideo
-from fasthmr_ros.samples_bag import write_sample_bag
+from fasthmr_ros.samples.bag import write_sample_bag
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -15,7 +15,7 @@ import argparse
 from pathlib import Path
 
 from fasthmr_ros.cli import bag, predict
-from fasthmr_ros.samples import person_boxes, sample_camera, sample_motion, write_sample_image
+from fasthmr_ros.samples.scene import person_boxes, sample_camera, sample_motion, write_sample_image
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

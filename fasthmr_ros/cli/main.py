@@ -30,11 +30,15 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train-tokenizer": ("fasthmr_ros.cli.train_tokenizer", "train GenHMR's pose tokenizer (VQ-VAE)"),
     "train-genhmr": ("fasthmr_ros.cli.train_genhmr", "train GenHMR's masked transformer"),
     "merge": ("fasthmr_ros.cli.merge", "ECLM layer merging of a checkpoint on calibration data"),
-    "bench": ("fasthmr_ros.cli.bench", "latency, throughput and MACs of the merging variants"),
+    "bench": ("fasthmr_ros.cli.bench", "speed and accuracy cost of the merging variants and runtime paths"),
+    "soak": ("fasthmr_ros.cli.soak", "the live DDS node under a synthetic camera: latency, drops, RSS"),
     "export": ("fasthmr_ros.cli.export", "model (merged layers, Mask-ToMe, SMPL head) -> ONNX"),
     "build-engine": ("fasthmr_ros.cli.build_engine", "ONNX -> cached TensorRT engine for this GPU"),
     "node": ("fasthmr_ros.cli.node", "the live ROS 2 node: --transport dds (no ROS needed) or rclpy"),
     "extract-features": ("fasthmr_ros.cli.extract_features", "labelled video -> decoder training features"),
+    "synth": ("fasthmr_ros.cli.synth", "labelled synthetic data set of stand-in bodies (images, clips)"),
+    "eval": ("fasthmr_ros.cli.eval", "MPJPE, PA-MPJPE, PVE, accel error and latency on a labelled set"),
+    "train-hmr": ("fasthmr_ros.cli.train_hmr", "train an HMR-structured model on a labelled set (CPU)"),
 }
 
 

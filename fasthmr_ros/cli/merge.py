@@ -25,8 +25,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--calib",
         required=True,
-        help="calibration data: labelled .npz (see docs/merging.md), or a folder of images, a video file "
-        "or a rosbag2 (label-free: the unmerged model is the reference)",
+        help="calibration data: a labelled data-set folder (docs/accuracy.md) or .npz (docs/merging.md), "
+        "or a folder of images, a video file or a rosbag2 (label-free: the unmerged model is the reference)",
     )
     parser.add_argument("--tau", type=float, default=0.1, help="allowed MPJPE increase in mm (paper: 0.1)")
     parser.add_argument("--out", required=True, help="merged checkpoint to write (.pt)")

@@ -86,8 +86,8 @@ def run(args: argparse.Namespace) -> int:
             from fasthmr_ros.ros.node import run_rclpy
         except ImportError as exc:
             raise FastHMRError(
-                f"--transport rclpy needs a sourced ROS 2 installation ({exc}); "
-                "or run with --transport dds, which needs no ROS"
+                f"--transport rclpy needs rclpy ({exc}): bash scripts/setup.sh --ros, or a sourced "
+                "ROS 2 workspace with fasthmr_ros built; or run with --transport dds, which needs no ROS"
             ) from exc
         return run_rclpy(cfg, args.namespace)
     from fasthmr_ros.models.default import EMBEDDED_WARNING

@@ -1,4 +1,9 @@
-"""Calibration sets for ECLM: a labelled npz, or unlabelled images from a folder, video or rosbag.
+"""Calibration sets for ECLM: a labelled data set or npz, or unlabelled images from a folder,
+video or rosbag.
+
+A labelled data-set folder (the layout `fasthmr synth` writes and `fasthmr eval` reads, see
+docs/accuracy.md) gives one crop per usable person, cropped from its box with the image's own
+intrinsics, labelled with its 24 SMPL joints (`smpl_24`).
 
 Labelled npz layout (all arrays; uint8 images are RGB):
 - `crops` (N, 256, 256, 3) uint8: ready-made person crops as the model sees them, or
@@ -29,6 +34,8 @@ from fasthmr_ros.merging.eclm import JOINT_SET_SMPL24, Calibration, CalibrationE
 from fasthmr_ros.models.hmr import CROP_SIZE, IMAGE_MEAN, IMAGE_STD
 from fasthmr_ros.pipeline.camera import bbox_info, default_intrinsics
 from fasthmr_ros.pipeline.crop import crop_persons
+from fasthmr_ros.pipeline.result import CameraIntrinsics
+from fasthmr_ros.samples.dataset import is_labelled_set, read_labelled_set, usable_persons
 
 if TYPE_CHECKING:
     from fasthmr_ros.pipeline.yolo import YoloOnnxDetector
@@ -55,13 +62,16 @@ class _CropCollector:
         self.crops: list[torch.Tensor] = []
         self.infos: list[torch.Tensor] = []
 
-    def add(self, image_rgb: np.ndarray, box: np.ndarray | None = None) -> None:
+    def add(
+        self, image_rgb: np.ndarray, box: np.ndarray | None = None, camera: CameraIntrinsics | None = None
+    ) -> None:
+        """One crop around `box` (default: the whole frame); `camera` defaults to HMR 2.0's guess."""
         H, W = image_rgb.shape[:2]
         box = np.array([0.0, 0.0, W, H]) if box is None else np.asarray(box, dtype=np.float64)
         batch = crop_persons(image_rgb, box[None], self.crop_policy)
         self.crops.append(batch.crops)
         centers, sizes = torch.from_numpy(batch.centers), torch.from_numpy(batch.sizes)
-        self.infos.append(bbox_info(centers, sizes, default_intrinsics(W, H)))
+        self.infos.append(bbox_info(centers, sizes, camera or default_intrinsics(W, H)))
 
     def calibration(
         self, joints: torch.Tensor | None = None, joint_set: str = JOINT_SET_SMPL24
@@ -112,6 +122,22 @@ def load_npz(path: Path, crop_policy: str = "hmr2", limit: int | None = None) ->
         if len(calib.joints) != len(calib):
             raise CalibrationError(f"{path}: {len(joints)} joint sets for {len(calib)} crops")
     return calib
+
+
+def load_labelled_set(path: Path, crop_policy: str = "hmr2", limit: int | None = None) -> Calibration:
+    """Usable persons of a labelled data-set folder (at most `limit`), with their SMPL joints."""
+    dataset = read_labelled_set(path)
+    rows = usable_persons(dataset)[:limit]
+    collector = _CropCollector(crop_policy)
+    for row in tqdm(rows, desc="cropping", unit="person"):
+        index = int(dataset.image_index[row])
+        image = dataset.image_rgb(index)
+        K = dataset.intrinsics[index]
+        h, w = image.shape[:2]
+        camera = CameraIntrinsics(float(K[0, 0]), float(K[1, 1]), float(K[0, 2]), float(K[1, 2]), w, h)
+        collector.add(image, dataset.boxes[row], camera)
+    joints = torch.as_tensor(dataset.joints_3d[rows], dtype=torch.float32)
+    return collector.calibration(joints, JOINT_SET_SMPL24)
 
 
 def _folder_frames(path: Path) -> Iterator[np.ndarray]:
@@ -204,6 +230,8 @@ def load_calibration(
         raise CalibrationError(f"--every must be >= 1, got {every}")
     if path.suffix == ".npz":
         return load_npz(path, crop_policy, limit)
+    if is_labelled_set(path):
+        return load_labelled_set(path, crop_policy, limit)
     if _is_bag(path):
         frames = _bag_frames(path, topic)
     elif path.is_dir():

@@ -108,23 +108,25 @@ def _take(t: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
 def merge(state: TokenState, m: Matching) -> TokenState:
     """Apply a matching: size-weighted average into each B token; output [kept A..., all B...].
 
-    Tokens no merge touches are copied bit for bit (never recomputed as x*s/s).
+    The scatter is a product with a one-hot assignment matrix rather than a scatter-add: the same
+    sums, but exported as Equal/MatMul, which every ONNX consumer parses (TensorRT's parser before
+    10.0 has no ScatterElements with a reduction). Tokens no merge touches are copied bit for bit
+    (never recomputed as x*s/s).
     """
     if m.src.shape[1] == 0:
         return state
     x, size = state.x, state.size
     xa, xb = x[:, ::2], x[:, 1::2]
     sa, sb = size[:, ::2], size[:, 1::2]
+    assign = assignment_matrix(m.dst, int(xb.shape[1]), x.dtype)  # (B, NB, r)
     src_size = _take(sa, m.src)  # (B, r)
-    src_weighted = _take(xa, m.src) * src_size[..., None]
-    new_sb = sb.scatter_add(1, m.dst, src_size)
-    summed = (xb * sb[..., None]).scatter_add(1, m.dst[..., None].expand(-1, -1, x.shape[-1]), src_weighted)
-    # Float scatters, not bool ones: ONNX export has no bool scatter (runtime/onnx_export.py).
-    received = torch.zeros_like(sb).scatter(1, m.dst, 1.0) > 0
+    new_sb = sb + (assign @ src_size[..., None])[..., 0]
+    summed = xb * sb[..., None] + assign @ (_take(xa, m.src) * src_size[..., None])
+    received = assign.sum(dim=-1) > 0
     new_xb = torch.where(received[..., None], summed / new_sb[..., None], xb)
 
     pa, pb = state.protected[:, ::2], state.protected[:, 1::2]
-    new_pb = pb | (torch.zeros_like(sb).scatter_add(1, m.dst, _take(pa, m.src).to(sb.dtype)) > 0)
+    new_pb = pb | ((assign @ _take(pa, m.src).to(x.dtype)[..., None])[..., 0] > 0)
     return TokenState(
         x=torch.cat([_take(xa, m.keep), new_xb], dim=1),
         size=torch.cat([_take(sa, m.keep), new_sb], dim=1),
@@ -132,6 +134,16 @@ def merge(state: TokenState, m: Matching) -> TokenState:
         origin=torch.cat([_take(state.origin[:, ::2], m.keep), state.origin[:, 1::2]], dim=1),
         fallback_merges=state.fallback_merges + m.touches_protected.sum(dim=1),
     )
+
+
+def assignment_matrix(dst: torch.Tensor, num_dst: int, dtype: torch.dtype) -> torch.Tensor:
+    """dst (B, r) destination indices -> (B, num_dst, r) one-hot: [b, j, i] = 1 where dst[b, i] == j.
+
+    `num_dst` is a Python int so an exported graph holds it as a constant (shapes are fixed per
+    token schedule).
+    """
+    targets = torch.arange(num_dst, device=dst.device)
+    return (targets[None, :, None] == dst[:, None, :]).to(dtype)
 
 
 def merge_step(state: TokenState, metric: torch.Tensor, r: int) -> TokenState:

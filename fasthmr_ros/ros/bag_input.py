@@ -1,23 +1,18 @@
-"""Writing camera recordings as rosbag2 (Image or CompressedImage + CameraInfo).
+"""Camera messages as a driver publishes them (Image or CompressedImage + CameraInfo).
 
-Used by the embedded-default demo (a generated sample bag) and by tests that need real bag
-files. Messages are stamped like a camera driver stamps them: header stamp = capture time, log
-time = stamp plus a small transport delay, CameraInfo with the same stamp as its image.
+The bag writer (`fasthmr_ros.samples.bag`), the live-node soak run and tests build their input
+messages here. `LOG_DELAY_NS` is the capture -> recorder delay a real driver shows.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
-from rosbags.rosbag2 import Writer
 
 from fasthmr_ros.pipeline.result import CameraIntrinsics
-from fasthmr_ros.ros.bag import BAG_VERSION, STORAGES, BagError
 from fasthmr_ros.ros.convert import header
 from fasthmr_ros.ros.typestore import CAMERA_INFO, COMPRESSED_IMAGE, IMAGE, get_typestore
 
@@ -75,31 +70,3 @@ def camera_info_message(camera: CameraIntrinsics, stamp_ns: int, frame_id: str, 
         binning_y=0,
         roi=roi,
     )
-
-
-def write_camera_bag(
-    path: str | Path,
-    frames: Iterable[tuple[int, np.ndarray]],
-    camera: CameraIntrinsics,
-    storage: str = "mcap",
-    encoding: str = "rgb8",
-    topics: CameraTopics | None = None,
-    store: str = "jazzy",
-) -> int:
-    """Write (stamp_ns, rgb) frames with a CameraInfo each; returns the number of frames."""
-    topics = topics or CameraTopics()
-    typestore = get_typestore(store)
-    image_type = COMPRESSED_IMAGE if encoding in ("jpeg", "png") else IMAGE
-    if storage not in STORAGES:
-        raise BagError(f"unknown storage {storage!r}; choose one of {sorted(STORAGES)}")
-    count = 0
-    with Writer(path, version=BAG_VERSION, storage_plugin=STORAGES[storage]) as writer:
-        image_conn = writer.add_connection(topics.image, image_type, typestore=typestore)
-        info_conn = writer.add_connection(topics.camera_info, CAMERA_INFO, typestore=typestore)
-        for stamp_ns, rgb in frames:
-            info = camera_info_message(camera, stamp_ns, topics.frame_id, store)
-            writer.write(info_conn, stamp_ns + LOG_DELAY_NS, typestore.serialize_cdr(info, CAMERA_INFO))
-            image = image_message(rgb, stamp_ns, topics.frame_id, encoding, store)
-            writer.write(image_conn, stamp_ns + LOG_DELAY_NS + 1, typestore.serialize_cdr(image, image_type))
-            count += 1
-    return count

@@ -1,64 +1,92 @@
 """The rclpy lifecycle node (`ros2 run fasthmr_ros fasthmr_node`, `fasthmr.launch.py`).
 
 Lifecycle: configure = check the parameters and load the model / engine (`load_pipeline`);
-activate = advertise, publish the latched mesh, subscribe; deactivate = unsubscribe and stop
-after the frame in flight; cleanup / shutdown = release everything.
+activate = advertise, publish the latched mesh, subscribe; deactivate = hold inputs back and
+stop after the frame in flight; cleanup / shutdown = release everything.
 
-Inputs: message_filters' ApproximateTimeSynchronizer over Image (or CompressedImage) +
-CameraInfo (+ Detection2DArray) with the sensor-data QoS; the sync callback only puts the
-frame into `NodeCore`'s newest-frame slot and triggers a guard condition whose callback (its
-own mutually exclusive callback group, run by the MultiThreadedExecutor) does the inference.
-cv_bridge converts images.
+Needs rclpy and message packages only (what the ROS 2 wheels on PyPI provide); everything else is
+the code the DDS node runs too (docs/node.md has the table):
+- inputs: `NodeInputs` (QoS from the parameters, `LivePairer` instead of message_filters) over
+  raw rclpy subscriptions, deserialised with rosbags; images decoded by `decode_image_message`
+  (cv_bridge would need rclpy message objects);
+- outputs: our messages are built as rosbags objects (`fasthmr_ros.ros.convert`), serialised
+  from this package's .msg files and published as CDR bytes through rclpy publishers of the
+  generated types, so both transports send byte-identical messages;
+- diagnostics: `NodeCore`'s DiagnosticArray on /diagnostics (what diagnostic_updater publishes);
+- TF: `NodeCore`'s tf2_msgs/TFMessage on /tf (what tf2_ros' broadcaster publishes), where
+  tf2_msgs is installed;
+- message classes by name: importlib (rosidl_runtime_py's get_message does the same).
 
-Outputs: our messages are built as rosbags objects (`fasthmr_ros.ros.convert`), serialised with
-rosbags from this package's .msg files and published as raw CDR through rclpy publishers of the
-generated types (rclpy publishes `bytes` as serialised messages). Both transports therefore send
-byte-identical messages from one definition. TF goes through tf2_ros' broadcaster and
-diagnostics through diagnostic_updater.
+Inference runs in its own mutually exclusive callback group (a guard condition the input
+callback triggers), so the MultiThreadedExecutor keeps serving inputs, parameters and lifecycle
+services while a frame is processed.
 
 Parameters: every `NodeConfig` field, declared with its description and range
 (`node_params.SPECS`); the run-time ones (thresholds, marker rate, TF, mesh markers) apply to
 the next frame; the others are refused while configured (deactivate, clean up, set, configure).
+Parameters the node does not own (use_sim_time, a library's) are left alone.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import logging
 import os
+import signal
+import threading
 from typing import Any
 
-import message_filters
 import rclpy
-from diagnostic_msgs.msg import DiagnosticStatus
-from diagnostic_updater import DiagnosticStatusWrapper, Updater
-from geometry_msgs.msg import TransformStamped
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, SetParametersResult
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.lifecycle import LifecycleNode, State, TransitionCallbackReturn
 from rclpy.parameter import Parameter
-from rclpy.qos import QoSProfile, qos_profile_sensor_data
-from rosidl_runtime_py.utilities import get_message
-from tf2_ros import TransformBroadcaster
+from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.signals import SignalHandlerOptions
 
 from fasthmr_ros.config import NodeConfig
 from fasthmr_ros.errors import FastHMRError
-from fasthmr_ros.pipeline.images import decode_image_message
-from fasthmr_ros.ros.convert import time_to_ns
-from fasthmr_ros.ros.node_core import FrameInput, NodeCore
+from fasthmr_ros.ros.node_core import DIAGNOSTIC_ARRAY, TF_MESSAGE, NodeCore
+from fasthmr_ros.ros.node_inputs import NodeInputs, input_types
 from fasthmr_ros.ros.node_params import SPECS, ParameterError, check_value
 from fasthmr_ros.ros.node_setup import load_pipeline
 from fasthmr_ros.ros.transport.base import MessageCallback, Publisher, QosProfile, Transport
-from fasthmr_ros.ros.typestore import STORES, get_typestore
+from fasthmr_ros.ros.typestore import HUMAN_MESH_ARRAY, MARKER_ARRAY, MESH, STORES, get_typestore
 
 NODE_NAME = "fasthmr_node"
-_LEVELS = {0: DiagnosticStatus.OK, 1: DiagnosticStatus.WARN, 2: DiagnosticStatus.ERROR}
+PYTHON_LOGGERS = ("fasthmr", "fasthmr_ros")  # the package's Python loggers, routed to the node's
+SPIN_PERIOD_S = 0.2  # how often the spin loop looks for SIGINT / SIGTERM
+OUTPUT_TYPES = (HUMAN_MESH_ARRAY, MESH, MARKER_ARRAY, DIAGNOSTIC_ARRAY)
+TF_MISSING = "publish_tf needs tf2_msgs, which is not installed (the ROS 2 wheels on PyPI lack it)"
+
+
+class MissingMessageError(FastHMRError):
+    """A message type's ROS package is not installed."""
+
+
+def message_class(msgtype: str) -> type:
+    """The rclpy class of "pkg/msg/Type" (importlib; rosidl_runtime_py is not on PyPI)."""
+    package, kind, name = msgtype.split("/")
+    try:
+        return getattr(importlib.import_module(f"{package}.{kind}"), name)
+    except (ImportError, AttributeError) as exc:
+        raise MissingMessageError(
+            f"{msgtype} is not available: install the ROS 2 package {package} "
+            f"(apt: ros-$ROS_DISTRO-{package.replace('_', '-')}; pip wheels: ros-{package.replace('_', '-')})"
+        ) from exc
+
+
+def has_message(msgtype: str) -> bool:
+    try:
+        message_class(msgtype)
+    except MissingMessageError:
+        return False
+    return True
 
 
 def _rclpy_qos(qos: QosProfile) -> QoSProfile:
-    from rclpy.qos import DurabilityPolicy, HistoryPolicy, ReliabilityPolicy
-
     return QoSProfile(
         history=HistoryPolicy.KEEP_LAST,
         depth=qos.depth,
@@ -83,12 +111,14 @@ class RclpyPublisher(Publisher):
 
 
 class RclpyTransport(Transport):
-    """rosbags objects over an rclpy node: raw CDR both ways (rclpy resolves names itself)."""
+    """rosbags objects over an rclpy node: raw CDR both ways (rclpy resolves names itself).
+    Subscription callbacks run in `callback_group`."""
 
-    def __init__(self, node: LifecycleNode, store: str) -> None:
+    def __init__(self, node: LifecycleNode, store: str, callback_group: Any) -> None:
         super().__init__("", logging.getLogger("fasthmr.rclpy"))
         self.node = node
         self.typestore = get_typestore(store)
+        self.callback_group = callback_group
         self._endpoints: list[Any] = []
 
     def resolve(self, topic: str) -> str:
@@ -98,7 +128,7 @@ class RclpyTransport(Transport):
         return self.node.get_clock().now().nanoseconds
 
     def advertise(self, topic: str, msgtype: str, qos: QosProfile) -> RclpyPublisher:
-        publisher = self.node.create_publisher(get_message(msgtype), topic, _rclpy_qos(qos))
+        publisher = self.node.create_publisher(message_class(msgtype), topic, _rclpy_qos(qos))
         self._endpoints.append(publisher)
         return RclpyPublisher(self, topic, msgtype, publisher)
 
@@ -112,7 +142,14 @@ class RclpyTransport(Transport):
                 return
             callback(msg, self.now_ns())
 
-        sub = self.node.create_subscription(get_message(msgtype), topic, on_raw, _rclpy_qos(qos), raw=True)
+        sub = self.node.create_subscription(
+            message_class(msgtype),
+            topic,
+            on_raw,
+            _rclpy_qos(qos),
+            raw=True,
+            callback_group=self.callback_group,
+        )
         self._endpoints.append(sub)
 
     def close(self) -> None:
@@ -122,6 +159,25 @@ class RclpyTransport(Transport):
             else:
                 self.node.destroy_subscription(endpoint)
         self._endpoints.clear()
+
+
+class RosLogHandler(logging.Handler):
+    """Python logging (NodeCore, the pipeline) -> the node's ROS logger, hence /rosout."""
+
+    def __init__(self, ros_logger: Any) -> None:
+        super().__init__()
+        self.ros_logger = ros_logger
+
+    def emit(self, record: logging.LogRecord) -> None:
+        text = self.format(record)
+        if record.levelno >= logging.ERROR:
+            self.ros_logger.error(text)
+        elif record.levelno >= logging.WARNING:
+            self.ros_logger.warning(text)
+        elif record.levelno >= logging.INFO:
+            self.ros_logger.info(text)
+        else:
+            self.ros_logger.debug(text)
 
 
 def descriptor(name: str) -> ParameterDescriptor:
@@ -142,18 +198,6 @@ def descriptor(name: str) -> ParameterDescriptor:
     return desc
 
 
-def _to_ros_transform(t: Any) -> TransformStamped:
-    out = TransformStamped()
-    out.header.stamp.sec, out.header.stamp.nanosec = t.header.stamp.sec, t.header.stamp.nanosec
-    out.header.frame_id = t.header.frame_id
-    out.child_frame_id = t.child_frame_id
-    tr, rot = t.transform.translation, t.transform.rotation
-    out.transform.translation.x, out.transform.translation.y, out.transform.translation.z = tr.x, tr.y, tr.z
-    r = out.transform.rotation
-    r.x, r.y, r.z, r.w = rot.x, rot.y, rot.z, rot.w
-    return out
-
-
 class FastHMRNode(LifecycleNode):
     def __init__(self, namespace: str = "", overrides: dict[str, Any] | None = None) -> None:
         params = [Parameter(k, value=v) for k, v in (overrides or {}).items()]
@@ -163,18 +207,15 @@ class FastHMRNode(LifecycleNode):
             self.declare_parameter(field.name, getattr(defaults, field.name), descriptor(field.name))
         self.add_on_set_parameters_callback(self._on_set_parameters)
         self.core: NodeCore | None = None
+        self.inputs: NodeInputs | None = None
         self.transport: RclpyTransport | None = None
-        self._broadcaster: TransformBroadcaster | None = None
-        # One updater for the node's life: it reports STALE while unconfigured.
-        rate = self.get_parameter("diagnostics_rate_hz").value
-        self.updater = Updater(self, period=1.0 / rate)
-        self.updater.add("fasthmr: human mesh recovery", self._diagnose)
-        self._subscribers: list[Any] = []
-        self._sync: Any = None
         self._inference_group = MutuallyExclusiveCallbackGroup()
         self._input_group = MutuallyExclusiveCallbackGroup()
         self._guard: Any = None
-        self._bridge: Any = None
+        self._log_handler = RosLogHandler(self.get_logger())
+        for name in PYTHON_LOGGERS:
+            logging.getLogger(name).addHandler(self._log_handler)
+            logging.getLogger(name).propagate = False  # printed once, by ROS
 
     # -- parameters --------------------------------------------------------------------------
     def config(self) -> NodeConfig:
@@ -184,7 +225,11 @@ class FastHMRNode(LifecycleNode):
     def _on_set_parameters(self, params: list[Parameter]) -> SetParametersResult:
         try:
             for param in params:
+                if param.name not in SPECS:
+                    continue  # not ours (use_sim_time, a library's): its owner checks it
                 value = check_value(param.name, param.value)
+                if param.name == "publish_tf" and value and not has_message(TF_MESSAGE):
+                    raise ParameterError(TF_MISSING)
                 if self.core is None:
                     continue  # unconfigured: everything is read at configure
                 if not SPECS[param.name].runtime:
@@ -206,6 +251,10 @@ class FastHMRNode(LifecycleNode):
             self.get_logger().info(f"ros_store {cfg.ros_store} -> {distro} (ROS_DISTRO)")
             cfg.ros_store = distro
         try:
+            for msgtype in [*input_types(cfg).values(), *OUTPUT_TYPES]:
+                message_class(msgtype)  # a clear error now rather than at activation
+            if cfg.publish_tf and not has_message(TF_MESSAGE):
+                raise ParameterError(TF_MISSING)
             loaded = load_pipeline(cfg)
         except (FastHMRError, ValueError) as exc:
             self.get_logger().error(f"configure failed: {exc}")
@@ -213,21 +262,19 @@ class FastHMRNode(LifecycleNode):
         except Exception as exc:  # a broken install or GPU: fail the transition, keep the node
             self.get_logger().error(f"configure failed: {type(exc).__name__}: {exc}")
             return TransitionCallbackReturn.FAILURE
-        self.transport = RclpyTransport(self, cfg.ros_store)
-        self._broadcaster = broadcaster = TransformBroadcaster(self)
+        self.transport = RclpyTransport(self, cfg.ros_store, self._input_group)
         self.core = NodeCore(
             cfg,
             loaded.pipeline,
             self.transport,
             backend=loaded.backend,
             template_vertices=loaded.template_vertices,
-            tf_sink=lambda transforms: broadcaster.sendTransform([_to_ros_transform(t) for t in transforms]),
-            own_diagnostics=False,
+            with_tf=has_message(TF_MESSAGE),
             logger=logging.getLogger("fasthmr.node"),
         )
+        self.inputs = NodeInputs(cfg, self.core, self.transport)
         self._guard = self.create_guard_condition(self.core.process_pending, self._inference_group)
         self.core.on_pending = self._guard.trigger
-        self.updater.setHardwareID(loaded.backend.device)
         b = loaded.backend
         self.get_logger().info(f"backend {b.backend} {b.precision} on {b.device}: {b.reason}")
         if loaded.pipeline.embedded:
@@ -237,36 +284,14 @@ class FastHMRNode(LifecycleNode):
         return TransitionCallbackReturn.SUCCESS
 
     def on_activate(self, state: State) -> TransitionCallbackReturn:
-        assert self.core is not None
-        cfg = self.core.cfg
+        assert self.core is not None and self.inputs is not None
         self.core.start(worker=False)
-        qos = QoSProfile(
-            history=qos_profile_sensor_data.history,
-            depth=cfg.queue_depth,
-            reliability=qos_profile_sensor_data.reliability,
-            durability=qos_profile_sensor_data.durability,
-        )
-        image_type = get_message(
-            "sensor_msgs/msg/CompressedImage" if cfg.compressed_input else "sensor_msgs/msg/Image"
-        )
-        topics = [
-            (image_type, cfg.image_topic),
-            (get_message("sensor_msgs/msg/CameraInfo"), cfg.camera_info_topic),
-        ]
-        if cfg.detections_topic:
-            topics.append((get_message("vision_msgs/msg/Detection2DArray"), cfg.detections_topic))
-        self._subscribers = [
-            message_filters.Subscriber(self, kind, topic, qos_profile=qos, callback_group=self._input_group)
-            for kind, topic in topics
-        ]
-        self._sync = message_filters.ApproximateTimeSynchronizer(
-            self._subscribers, queue_size=cfg.queue_depth * 2, slop=cfg.slop_s
-        )
-        self._sync.registerCallback(self._on_synced)
+        self.inputs.activate()
         return super().on_activate(state)
 
     def on_deactivate(self, state: State) -> TransitionCallbackReturn:
-        self._unsubscribe()
+        if self.inputs is not None:
+            self.inputs.deactivate()
         if self.core is not None:
             self.core.stop()
         return super().on_deactivate(state)
@@ -279,90 +304,66 @@ class FastHMRNode(LifecycleNode):
         self.release()
         return TransitionCallbackReturn.SUCCESS
 
-    def _unsubscribe(self) -> None:
-        for sub in self._subscribers:
-            self.destroy_subscription(sub.sub)
-        self._subscribers, self._sync = [], None
-
     def release(self) -> None:
         """Stop the worker and drop every endpoint (cleanup, shutdown, or the process ending)."""
-        self._unsubscribe()
+        if self.inputs is not None:
+            self.inputs.deactivate()
         if self.core is not None:
             self.core.stop()
         if self.transport is not None:
             self.transport.close()
         if self._guard is not None:
             self.destroy_guard_condition(self._guard)
-        if self._broadcaster is not None:
-            self.destroy_publisher(self._broadcaster.pub_tf)
-        self.core = self.transport = self._guard = self._broadcaster = None
+        self.core = self.inputs = self.transport = self._guard = None
 
-    # -- callbacks ---------------------------------------------------------------------------
-    def _decode(self, msg: Any) -> Any:
-        """cv_bridge where installed and able; our decoder otherwise (same encodings, clear errors)."""
-        if self._bridge is None:
-            try:
-                from cv_bridge import CvBridge
-
-                self._bridge = CvBridge()
-            except ImportError:
-                self._bridge = False
-        if self._bridge:
-            try:
-                if hasattr(msg, "format"):
-                    return self._bridge.compressed_imgmsg_to_cv2(msg, desired_encoding="rgb8")
-                return self._bridge.imgmsg_to_cv2(msg, desired_encoding="rgb8")
-            except Exception:
-                pass  # e.g. mono16 -> rgb8 is refused by cv_bridge: ours scales it
-        return decode_image_message(msg)
-
-    def _on_synced(self, image: Any, info: Any, detections: Any = None) -> None:
-        if self.core is None:
-            return
-        now = self.get_clock().now().nanoseconds
-        self.core.submit(
-            FrameInput(time_to_ns(image.header.stamp), now, image, info, detections, self._decode)
-        )
-
-    def _diagnose(self, stat: DiagnosticStatusWrapper) -> DiagnosticStatusWrapper:
-        if self.core is None:
-            stat.summary(DiagnosticStatus.STALE, "not configured")
-            return stat
-        level, summary, values = self.core.diagnostic_values()
-        stat.summary(_LEVELS[level], summary)
-        for key, value in values.items():
-            stat.add(key, value)
-        return stat
+    def destroy_node(self) -> None:
+        for name in PYTHON_LOGGERS:
+            logging.getLogger(name).removeHandler(self._log_handler)
+            logging.getLogger(name).propagate = True
+        super().destroy_node()
 
 
 def run_rclpy(cfg: NodeConfig, namespace: str = "", args: list[str] | None = None) -> int:
     """Start the node with `cfg` as parameter overrides, configure and activate it, spin."""
-    rclpy.init(args=args)
+    stop = _init(args)
     overrides = {name: getattr(cfg, name) for name in SPECS}
-    return _spin(FastHMRNode(namespace, overrides), activate=True)
+    return _spin(FastHMRNode(namespace, overrides), stop, activate=True)
 
 
 def main(args: list[str] | None = None) -> int:
     """`ros2 run` / launch entry point: parameters from the command line or a params file; the
     launch file (or `ros2 lifecycle set`) drives configure and activate."""
-    rclpy.init(args=args)
-    return _spin(FastHMRNode(), activate=False)
+    stop = _init(args)
+    return _spin(FastHMRNode(), stop, activate=False)
 
 
-def _spin(node: FastHMRNode, activate: bool) -> int:
+def _init(args: list[str] | None) -> threading.Event:
+    """rclpy.init with SIGINT and SIGTERM setting the returned event instead of rclpy's handlers:
+    with those, a node that had been through the shutdown transition was seen to stay in its
+    executor's wait after SIGTERM. The spin loop checks the event every SPIN_PERIOD_S."""
+    rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    return stop
+
+
+def _spin(node: FastHMRNode, stop: threading.Event, activate: bool) -> int:
     """Serve `node` (configured and activated first when `activate`) on a multi-threaded executor
-    until Ctrl-C or shutdown, then release it whatever happened."""
+    until SIGINT, SIGTERM or shutdown, then release it whatever happened."""
     executor = MultiThreadedExecutor()
     executor.add_node(node)
     try:
         if activate:
             node.trigger_configure()
             node.trigger_activate()
-        executor.spin()
-    except (KeyboardInterrupt, ExternalShutdownException):
+        while not stop.is_set() and rclpy.ok():
+            executor.spin_once(timeout_sec=SPIN_PERIOD_S)
+    except ExternalShutdownException:
         pass
     finally:
         node.release()
+        executor.shutdown()
         node.destroy_node()
         rclpy.try_shutdown()
     return 0

@@ -16,8 +16,8 @@ and skipped.
 
 Outputs (rosbags message objects through the `Transport`): HumanMeshArray per processed frame,
 the fixed mesh once (latched), a rate-limited MarkerArray, optional TF per person (TFMessage on
-/tf, or a caller-given sink such as tf2_ros' broadcaster), and DiagnosticArray on /diagnostics
-(or a caller-given updater reads `diagnostic_values()`).
+/tf, what tf2_ros' broadcaster sends) and DiagnosticArray on /diagnostics (what
+diagnostic_updater sends), whichever transport runs it.
 """
 
 from __future__ import annotations
@@ -66,7 +66,6 @@ STALL_S = 3.0  # no input for this long (after some) is a warning
 OK, WARN, ERROR = 0, 1, 2
 
 Decoder = Callable[[Any], np.ndarray]  # image message -> (H, W, 3) RGB uint8
-TfSink = Callable[[list[Any]], None]  # rosbags geometry_msgs/TransformStamped list
 
 
 @dataclass
@@ -131,8 +130,7 @@ class NodeCore:
         transport: Transport,
         backend: BackendChoice | None = None,
         template_vertices: np.ndarray | None = None,
-        tf_sink: TfSink | None = None,
-        own_diagnostics: bool = True,
+        with_tf: bool = True,
         logger: logging.Logger | None = None,
     ) -> None:
         self.cfg = replace(cfg)
@@ -144,8 +142,8 @@ class NodeCore:
         self.transport = transport
         self.backend = backend
         self.template_vertices = template_vertices
-        self.tf_sink = tf_sink
-        self.own_diagnostics = own_diagnostics
+        # False where the transport lacks tf2_msgs/TFMessage (the caller then refuses publish_tf).
+        self.with_tf = with_tf
         self.log = logger or logging.getLogger("fasthmr.node")
         self.store = cfg.ros_store
         self.types = get_typestore(self.store).types
@@ -196,16 +194,16 @@ class NodeCore:
             self._worker.start()
         self._marker_thread = threading.Thread(target=self._marker_work, name="fasthmr-markers", daemon=True)
         self._marker_thread.start()
-        if self.own_diagnostics:
-            self._diag_thread = threading.Thread(
-                target=self._diagnostics_loop, name="fasthmr-diag", daemon=True
-            )
-            self._diag_thread.start()
+        self._diag_thread = threading.Thread(target=self._diagnostics_loop, name="fasthmr-diag", daemon=True)
+        self._diag_thread.start()
 
     def _advertise(self) -> None:
         """Once per node: publishers, and the latched mesh (late joiners get it from DDS)."""
         cfg = self.cfg
-        self._publishers = {"mesh": self.transport.advertise(cfg.mesh_topic, MESH, LATCHED)}
+        self._publishers = {
+            "mesh": self.transport.advertise(cfg.mesh_topic, MESH, LATCHED),
+            "diagnostics": self.transport.advertise(DIAGNOSTICS_TOPIC, DIAGNOSTIC_ARRAY, DEFAULT),
+        }
         for i, camera in enumerate(self.cameras):
             self._publishers[f"humans:{i}"] = self.transport.advertise(
                 camera.output(cfg.humans_topic), HUMAN_MESH_ARRAY, DEFAULT
@@ -215,12 +213,8 @@ class NodeCore:
             )
         if cfg.hri:
             self._publishers["hri:tracked"] = self.transport.advertise(TRACKED_TOPIC, IDS_LIST, DEFAULT)
-        if self.tf_sink is None:
+        if self.with_tf:
             self._publishers["tf"] = self.transport.advertise(TF_TOPIC, TF_MESSAGE, DEFAULT)
-        if self.own_diagnostics:
-            self._publishers["diagnostics"] = self.transport.advertise(
-                DIAGNOSTICS_TOPIC, DIAGNOSTIC_ARRAY, DEFAULT
-            )
         self._publish("mesh", convert.mesh_msg(self.pipeline.faces, self.template_vertices, self.store))
 
     def stop(self, timeout: float = 10.0) -> None:
@@ -494,14 +488,8 @@ class NodeCore:
         return body_transforms(result, children, self.store)
 
     def _publish_tf(self, result: FrameResult, camera: int) -> None:
-        transforms = self.transforms(result, camera)
-        if self.tf_sink is not None:
-            try:
-                self.tf_sink(transforms)
-            except Exception as exc:
-                self._error("publish", exc)
-            return
-        self._publish("tf", self.types[TF_MESSAGE](transforms=transforms))
+        if self.with_tf:
+            self._publish("tf", self.types[TF_MESSAGE](transforms=self.transforms(result, camera)))
 
     # -- statistics and diagnostics ----------------------------------------------------------
     def stats(self) -> NodeStats:
@@ -536,7 +524,7 @@ class NodeCore:
             )
 
     def diagnostic_values(self) -> tuple[int, str, dict[str, str]]:
-        """(level, summary, key -> value) for /diagnostics or a diagnostic_updater task."""
+        """(level, summary, key -> value) of the /diagnostics status."""
         s = self.stats()
         lat = s.latencies_ms
         values = {

@@ -37,7 +37,12 @@ SPECS: dict[str, ParamSpec] = {
     "detections_topic": ParamSpec(
         "vision_msgs/Detection2DArray person boxes from an upstream detector; empty = find people here"
     ),
-    "queue_depth": ParamSpec("sensor-data QoS depth of the input subscriptions", 1, 100),
+    "image_reliability": ParamSpec(
+        "QoS reliability of the input subscriptions: best_effort (REP-2003 sensor data, matches every "
+        "camera) or reliable (only reliable cameras; large raw images arrive whole)",
+        choices=("best_effort", "reliable"),
+    ),
+    "queue_depth": ParamSpec("keep-last QoS depth of the input subscriptions", 1, 100),
     "slop_s": ParamSpec(
         "largest stamp difference (s) between paired image, camera info, detections", 0.0, 1.0
     ),

@@ -35,7 +35,10 @@ class RunnerEstimator(MeshEstimator):
     """A MeshEstimator whose network call goes to a backend runner (TensorRT, onnxruntime, ...)."""
 
     def __init__(self, base: MeshEstimator, runner: Runner) -> None:
-        super().__init__(base.model, base.body, base.device, base.crop_policy, base.return_vertices)
+        # Not MeshEstimator.__init__, which would move the model back onto the device: the runner
+        # runs the network, and the model stays where it was exported from.
+        self.model, self.body, self.device = base.model, base.body, base.device
+        self.crop_policy, self.return_vertices = base.crop_policy, base.return_vertices
         self.runner = runner
 
     def network(
@@ -103,8 +106,15 @@ def load_pipeline(cfg: NodeConfig) -> LoadedPipeline:
     merging = MergingConfig() if cfg.token_merging else None
     pipeline = build_pipeline(pipeline_config(cfg, choice.device), decoder, merging, genhmr)
     direct = choice.backend in ("torch", "cpu") and choice.precision == "fp32"
-    if not direct:
-        runner, choice = create_runner(runtime, pipeline.estimator.model, caps)
+    auto_cpu = runtime.backend == "auto" and choice.device == "cpu"  # picks its path on the model
+    if auto_cpu or not direct:
+        model = pipeline.estimator.model
+        if choice.backend in ("tensorrt", "onnxruntime"):
+            # Only the exported graph runs: keep the PyTorch model (~2.7 GB for ViT-H) off the GPU.
+            model.to("cpu")
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+        runner, choice = create_runner(runtime, model, caps, pipeline.estimator.body)
         pipeline.estimator = RunnerEstimator(pipeline.estimator, runner)
     log.info("backend %s (%s): %s", choice.backend, choice.precision, choice.reason)
     template = pipeline.estimator.body.smpl.v_template.detach().cpu().numpy()

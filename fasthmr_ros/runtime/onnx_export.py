@@ -1,9 +1,12 @@
 """Export HMR (encoder, Mask-ToMe when active, SMPL head) to one ONNX graph.
 
-Opset 17: the first with LayerNormalization as a single op (TensorRT recognises it and keeps its
-statistics in fp32 under an FP16 build), and it includes ScatterElements with add-reduction
-(opset 16), which the size-weighted token merge needs. TensorRT 8.6+ and onnxruntime >= 1.14
-parse it fully; nothing newer is needed.
+Opset 17 by default: the first with LayerNormalization as a single op (TensorRT 8.6+ recognises it
+and keeps its statistics in fp32 under an FP16 build). TensorRT 8.5's parser lacks that op, so
+engines for it are built from an opset-16 export, where LayerNorm is spelled out in elementwise ops
+(`LEGACY_TENSORRT_OPSET`). Token merging uses only Gather/TopK/Equal/MatMul-style ops (the merge is
+a product with a one-hot matrix, `merging/tome.py`), which every TensorRT parser from 8.5 on and
+onnxruntime take; `tests/test_tensorrt_ops.py` checks the exported op set against each version's
+supported-operator list.
 
 Graph interface (also written into the file's metadata so runners need no side files):
 - `crops` (B, 3, 256, 256) float32, normalised like `HMR.forward`'s input;
@@ -42,6 +45,7 @@ from fasthmr_ros.runtime.interface import INPUT_BBOX_INFO, INPUT_CROPS, INPUT_PE
 log = logging.getLogger(__name__)
 
 ONNX_OPSET = 17
+LEGACY_TENSORRT_OPSET = 16
 META_PREFIX = "fasthmr."
 # Protobuf cannot serialise one message over 2 GiB: bigger models keep weights in `<name>.data`.
 EXTERNAL_DATA_BYTES = 1_800_000_000
@@ -133,6 +137,7 @@ def export_onnx(
     batch: int | None = 1,
     source: str = "",
     mask_input: bool = True,
+    opset: int = ONNX_OPSET,
 ) -> ExportInfo:
     """Write `model` (as configured: merged layers, token schedule) to `path`.
 
@@ -164,7 +169,7 @@ def export_onnx(
                 example,
                 str(raw),
                 dynamo=False,
-                opset_version=ONNX_OPSET,
+                opset_version=opset,
                 input_names=list(io.inputs),
                 output_names=list(io.outputs),
                 dynamic_axes=dynamic_axes,
@@ -251,10 +256,12 @@ def onnx_hash(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-def model_hash(model: HMR, batch: int | None, schedule: tuple[int, ...], mask_input: bool = True) -> str:
+def model_hash(
+    model: HMR, batch: int | None, schedule: tuple[int, ...], mask_input: bool = True, opset: int = ONNX_OPSET
+) -> str:
     """sha256 over architecture, weights and export settings: names the ONNX file of a model."""
     digest = hashlib.sha256()
-    digest.update(json.dumps([to_dict(model.config), batch, list(schedule), mask_input, ONNX_OPSET]).encode())
+    digest.update(json.dumps([to_dict(model.config), batch, list(schedule), mask_input, opset]).encode())
     for name, tensor in model.state_dict().items():
         digest.update(name.encode())
         digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
@@ -262,14 +269,19 @@ def model_hash(model: HMR, batch: int | None, schedule: tuple[int, ...], mask_in
 
 
 def cached_export(
-    model: HMR, cache_dir: str | Path, batch: int | None, source: str = "", mask_input: bool = True
+    model: HMR,
+    cache_dir: str | Path,
+    batch: int | None,
+    source: str = "",
+    mask_input: bool = True,
+    opset: int = ONNX_OPSET,
 ) -> Path:
     """Export `model` into the cache once; later calls with the same model reuse the file."""
     schedule = token_schedule_of(model)
-    key = model_hash(model, batch, schedule, mask_input)[:16]
+    key = model_hash(model, batch, schedule, mask_input, opset)[:16]
     tag = "dyn" if batch is None else f"b{batch}"
     path = Path(cache_dir) / f"{model.config.preset or 'model'}_{tag}_{key}.onnx"
     if path.is_file():
         log.info("reusing exported %s", path)
         return path
-    return export_onnx(model, path, batch=batch, source=source, mask_input=mask_input).path
+    return export_onnx(model, path, batch=batch, source=source, mask_input=mask_input, opset=opset).path

@@ -10,7 +10,7 @@ import onnxruntime as ort
 import torch
 
 from fasthmr_ros.models.hmr import HMR
-from fasthmr_ros.runtime.interface import INPUT_BBOX_INFO, INPUT_PERSON_MASK, Runner
+from fasthmr_ros.runtime.interface import INPUT_BBOX_INFO, INPUT_PERSON_MASK, BackendError, Runner
 from fasthmr_ros.runtime.onnx_export import read_model_io
 
 log = logging.getLogger(__name__)
@@ -19,29 +19,42 @@ CUDA_PROVIDER = "CUDAExecutionProvider"
 CPU_PROVIDER = "CPUExecutionProvider"
 
 
-def ort_providers(device: str) -> list[str]:
-    """CUDA first when asked for and installed (onnxruntime-gpu), the CPU always as the fallback."""
+def ort_providers(device: str) -> list[str | tuple[str, dict[str, int]]]:
+    """CUDA first when asked for and installed (onnxruntime-gpu), on the device index asked for
+    (`cuda:1`), the CPU always as the fallback."""
     available = ort.get_available_providers()
     if device.startswith("cuda") and CUDA_PROVIDER in available:
-        return [CUDA_PROVIDER, CPU_PROVIDER]
+        index = torch.device(device).index
+        return [(CUDA_PROVIDER, {"device_id": index or 0}), CPU_PROVIDER]
     return [CPU_PROVIDER]
 
 
 class OnnxRuntimeRunner(Runner):
-    """Exported graph under onnxruntime; always fp32 (an fp16 graph would need its own export)."""
+    """Exported graph under onnxruntime: fp32, or int8 weights (a quantized copy of the graph)."""
 
     name = "onnxruntime"
 
-    def __init__(self, onnx_path: str | Path, device: str = "cpu", threads: int | None = None) -> None:
+    def __init__(
+        self, onnx_path: str | Path, device: str = "cpu", threads: int | None = None, precision: str = "fp32"
+    ) -> None:
+        if precision not in ("fp32", "int8"):
+            raise BackendError(f"onnxruntime runs fp32 or int8, not {precision!r}")
         io = read_model_io(onnx_path)
+        if precision == "int8":
+            from fasthmr_ros.runtime.quantize import int8_onnx
+
+            onnx_path = int8_onnx(onnx_path)
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         if threads:
             options.intra_op_num_threads = threads
+        # Idle worker threads sleep instead of spinning: a node shares its CPU with the rest of the
+        # pipeline (and a benchmark with the paths it interleaves), which spinning would starve.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         providers = ort_providers(device)
         self.session = ort.InferenceSession(str(onnx_path), sess_options=options, providers=providers)
         used = self.session.get_providers()[0]
-        super().__init__(io, "fp32", "cuda" if used == CUDA_PROVIDER else "cpu")
+        super().__init__(io, precision, "cuda" if used == CUDA_PROVIDER else "cpu")
         self.path = Path(onnx_path)
         log.info("onnxruntime session on %s for %s", used, onnx_path)
 

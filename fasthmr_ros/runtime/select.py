@@ -17,13 +17,30 @@ import torch
 
 from fasthmr_ros.assets import paths
 from fasthmr_ros.config import RuntimeConfig
+from fasthmr_ros.errors import FastHMRError
+from fasthmr_ros.models.body_model import BodyModel
 from fasthmr_ros.models.hmr import HMR
 from fasthmr_ros.runtime.interface import BackendError, Runner
 
 log = logging.getLogger(__name__)
 
 BACKENDS = ("auto", "tensorrt", "torch", "onnxruntime", "cpu")
-PRECISIONS = ("fp32", "fp16", "bf16")
+PRECISIONS = ("fp32", "fp16", "bf16", "int8")
+CPU_PRECISIONS = ("fp32", "bf16", "int8")
+ORT_PRECISIONS = ("fp32", "int8")
+
+# `auto` on a CPU: the paths in order of measured speed, fastest first (ViT-H, ECLM + Mask-ToMe,
+# batch 1; `fasthmr bench --sections cpu_paths`, docs/bench/vit_h_cpu_paths.json). The first whose
+# joints stay within JOINT_DEVIATION_BOUND_MM of fp32 torch on the loaded model is used.
+CPU_PATH_ORDER: tuple[tuple[str, str], ...] = (
+    ("onnxruntime", "int8"),
+    ("cpu", "int8"),
+    ("onnxruntime", "fp32"),
+    ("cpu", "fp32"),
+)
+# Mean joint deviation (mm) from fp32 that `auto` accepts for speed; see docs/runtime.md for why.
+JOINT_DEVIATION_BOUND_MM = 2.0
+CHECK_CROPS = 2
 
 
 @dataclass(frozen=True)
@@ -58,10 +75,11 @@ class BackendChoice:
         return asdict(self)
 
 
-def _cpu_precision(requested: str) -> tuple[str, str]:
-    if requested == "fp32":
-        return "fp32", ""
-    return "fp32", f" (precision {requested} asked for; the CPU path runs fp32)"
+def _offered_precision(requested: str, offered: tuple[str, ...], runner: str) -> tuple[str, str]:
+    """The precision asked for when `runner` offers it, else fp32 with a note saying so."""
+    if requested in offered:
+        return requested, ""
+    return "fp32", f" (precision {requested} asked for; {runner} runs {'/'.join(offered)})"
 
 
 def choose_backend(cfg: RuntimeConfig, caps: Capabilities) -> BackendChoice:
@@ -86,7 +104,7 @@ def _decide(cfg: RuntimeConfig, caps: Capabilities) -> BackendChoice:
         if caps.tensorrt_version and caps.gpu_name and wants_gpu:
             return BackendChoice(
                 "tensorrt",
-                "cuda",
+                cfg.device,
                 cfg.precision,
                 f"auto: TensorRT {caps.tensorrt_version} on {caps.gpu_name}",
             )
@@ -97,20 +115,21 @@ def _decide(cfg: RuntimeConfig, caps: Capabilities) -> BackendChoice:
                 cfg.precision,
                 f"auto: TensorRT unusable ({caps.tensorrt_reason}); torch on {caps.gpu_name}",
             )
-        precision, note = _cpu_precision(cfg.precision)
         why_not_gpu = no_gpu if wants_gpu else f"device is {cfg.device}"
+        asked = "" if cfg.precision == "fp32" else f" (precision {cfg.precision} asked for; not on a CPU)"
         return BackendChoice(
             "cpu",
             "cpu",
-            precision,
-            f"auto: TensorRT unusable ({caps.tensorrt_reason}); {why_not_gpu}; torch on the CPU" + note,
+            "fp32",
+            f"auto: TensorRT unusable ({caps.tensorrt_reason}); {why_not_gpu}; on the CPU the fastest path "
+            f"within {JOINT_DEVIATION_BOUND_MM} mm of fp32 is picked when the model loads" + asked,
         )
     if cfg.backend == "tensorrt":
         if not (caps.tensorrt_version and caps.gpu_name):
             raise BackendError(f"backend tensorrt asked for but unusable: {caps.tensorrt_reason}")
         return BackendChoice(
             "tensorrt",
-            "cuda",
+            cfg.device if wants_gpu else "cuda",
             cfg.precision,
             f"tensorrt asked for: TensorRT {caps.tensorrt_version} on {caps.gpu_name}",
         )
@@ -119,59 +138,119 @@ def _decide(cfg: RuntimeConfig, caps: Capabilities) -> BackendChoice:
             if not caps.gpu_name:
                 raise BackendError(f"backend torch on {cfg.device} asked for, but {no_gpu}")
             return BackendChoice("torch", cfg.device, cfg.precision, f"torch asked for, on {caps.gpu_name}")
-        precision, note = ("bf16", "") if cfg.precision == "bf16" else _cpu_precision(cfg.precision)
+        precision, note = _offered_precision(cfg.precision, CPU_PRECISIONS, "the CPU path")
         return BackendChoice("torch", cfg.device, precision, f"torch asked for, on {cfg.device}" + note)
     if cfg.backend == "onnxruntime":
         on_gpu = wants_gpu and caps.ort_cuda and caps.gpu_name is not None
         where = f"CUDA provider on {caps.gpu_name}" if on_gpu else "CPU provider"
-        note = (
-            ""
-            if cfg.precision == "fp32"
-            else f" (precision {cfg.precision} asked for; onnxruntime runs fp32)"
+        precision, note = _offered_precision(
+            cfg.precision, ("fp32",) if on_gpu else ORT_PRECISIONS, "onnxruntime"
         )
         return BackendChoice(
-            "onnxruntime", "cuda" if on_gpu else "cpu", "fp32", f"onnxruntime asked for: {where}" + note
+            "onnxruntime",
+            cfg.device if on_gpu else "cpu",
+            precision,
+            f"onnxruntime asked for: {where}" + note,
         )
-    precision, note = _cpu_precision(cfg.precision)
+    precision, note = _offered_precision(cfg.precision, CPU_PRECISIONS, "the CPU path")
     return BackendChoice("cpu", "cpu", precision, "cpu asked for: torch on the CPU" + note)
 
 
 def create_runner(
-    cfg: RuntimeConfig, model: HMR, caps: Capabilities | None = None
+    cfg: RuntimeConfig, model: HMR, caps: Capabilities | None = None, body: BodyModel | None = None
 ) -> tuple[Runner, BackendChoice]:
     """The runner for `model` (configured: merged layers, token schedule) under `cfg`.
 
     ONNX and TensorRT backends export the model into the engine cache first (once per model).
+    `auto` on a CPU tries the paths of CPU_PATH_ORDER on `model` itself and keeps the first whose
+    joints (through `body`, default: the found SMPL or the stand-in) stay within the bound.
     """
     choice = choose_backend(cfg, caps or probe_capabilities())
+    if cfg.backend == "auto" and choice.device == "cpu":
+        runner, choice = fastest_cpu_path(cfg, model, body)
+    else:
+        runner = build_runner(choice, cfg, model)
     log.info(
         "inference backend: %s %s on %s. %s", choice.backend, choice.precision, choice.device, choice.reason
     )
+    return runner, choice
+
+
+def build_runner(choice: BackendChoice, cfg: RuntimeConfig, model: HMR) -> Runner:
+    """The runner `choice` names, without any further decision."""
     cache_dir = Path(cfg.engine_cache_dir) if cfg.engine_cache_dir else paths.engines_dir()
     if choice.backend == "tensorrt":
         from fasthmr_ros.runtime.onnx_export import cached_export
-        from fasthmr_ros.runtime.tensorrt import tensorrt_runner
+        from fasthmr_ros.runtime.tensorrt import export_opset, import_tensorrt, tensorrt_runner
 
-        onnx_path = cached_export(model, cache_dir, batch=cfg.batch, source=model.config.preset)
-        runner: Runner = tensorrt_runner(
-            onnx_path, choice.precision, cfg.batch, cache_dir, cfg.workspace_gb, cfg.int8_calibration
+        opset = export_opset(import_tensorrt().__version__)
+        onnx_path = cached_export(model, cache_dir, batch=cfg.batch, source=model.config.preset, opset=opset)
+        return tensorrt_runner(
+            onnx_path,
+            choice.precision,
+            cfg.batch,
+            cache_dir,
+            cfg.workspace_gb,
+            cfg.int8_calibration,
+            device=choice.device,
         )
-    elif choice.backend == "onnxruntime":
+    if choice.backend == "onnxruntime":
         from fasthmr_ros.runtime.onnx_export import cached_export
         from fasthmr_ros.runtime.onnxruntime_runner import OnnxRuntimeRunner
 
         onnx_path = cached_export(model, cache_dir, batch=None, source=model.config.preset)
-        runner = OnnxRuntimeRunner(onnx_path, device=choice.device)
-    else:
-        from fasthmr_ros.runtime.torch_backend import TorchRunner
+        return OnnxRuntimeRunner(onnx_path, device=choice.device, precision=choice.precision)
+    from fasthmr_ros.runtime.torch_backend import TorchRunner
 
-        on_gpu = choice.device.startswith("cuda")
-        runner = TorchRunner(
-            model,
-            choice.device,
-            choice.precision,
-            compile=cfg.compile,
-            cuda_graphs=cfg.cuda_graphs and on_gpu,
-            batch=cfg.batch,
-        )
-    return runner, choice
+    on_gpu = choice.device.startswith("cuda")
+    return TorchRunner(
+        model,
+        choice.device,
+        choice.precision,
+        compile=cfg.compile,
+        cuda_graphs=cfg.cuda_graphs and on_gpu,
+        batch=cfg.batch,
+    )
+
+
+def fastest_cpu_path(
+    cfg: RuntimeConfig, model: HMR, body: BodyModel | None = None
+) -> tuple[Runner, BackendChoice]:
+    """The first path of CPU_PATH_ORDER that builds here and keeps the joints of `model` within
+    JOINT_DEVIATION_BOUND_MM of fp32 torch on CHECK_CROPS seeded crops; the reason lists the
+    deviation of every path tried. Falls back to fp32 torch, which is the reference itself."""
+    from fasthmr_ros.runtime.accuracy import joint_deviation_mm
+
+    if body is None:
+        from fasthmr_ros.models.default import resolve_body_model
+
+        body = resolve_body_model().body
+    crops = torch.randn(CHECK_CROPS, 3, 256, 256, generator=torch.Generator().manual_seed(0))
+    info = torch.zeros(CHECK_CROPS, 3) if model.needs_bbox_info else None
+    with torch.inference_mode():
+        reference = model.eval()(crops, bbox_info=info) if info is not None else model.eval()(crops)
+    tried = []
+    for backend, precision in CPU_PATH_ORDER:
+        label = f"{backend}/{precision}"
+        choice = BackendChoice(backend, "cpu", precision, "")
+        if (backend, precision) == ("cpu", "fp32"):
+            tried.append(f"{label}: the fp32 reference")
+            return build_runner(choice, cfg, model), replace(choice, reason=_auto_reason(tried))
+        try:
+            runner = build_runner(choice, cfg, model)
+            deviation = joint_deviation_mm(body, runner(crops, bbox_info=info), reference)
+        except (FastHMRError, RuntimeError) as exc:
+            tried.append(f"{label}: unusable ({exc})")
+            continue
+        if deviation <= JOINT_DEVIATION_BOUND_MM:
+            tried.append(f"{label}: {deviation:.2f} mm")
+            return runner, replace(choice, reason=_auto_reason(tried))
+        tried.append(f"{label}: {deviation:.2f} mm, over the bound")
+    raise BackendError(f"no CPU path in {CPU_PATH_ORDER} ends with the fp32 reference")
+
+
+def _auto_reason(tried: list[str]) -> str:
+    return (
+        f"auto on the CPU: fastest measured path whose joints stay within {JOINT_DEVIATION_BOUND_MM} mm "
+        f"of fp32 torch ({'; '.join(tried)})"
+    )

@@ -1,5 +1,17 @@
-"""TensorRT 10 engines from our ONNX graphs: build once per (model, GPU, TensorRT, precision,
+"""TensorRT engines from our ONNX graphs: build once per (model, GPU, TensorRT, precision,
 batch), cache, and run with pre-allocated device buffers on a private CUDA stream.
+
+Versions: 8.5 and later (JetPack 5.1 ships 8.5, JetPack 6.0 8.6, JetPack 6.1+ and desktops 10.x).
+The calls used here (named I/O tensors, `execute_async_v3`, memory pools) exist from 8.5 on; an
+older TensorRT is refused with a message saying so. Before a build the graph's operators are
+checked against the parser's supported-operator list of that version (`tensorrt_onnx_ops.json`),
+so an unsupported op is named instead of surfacing as a parser error deep in the build.
+
+Streams: inputs are usually made on the caller's current stream (the person mask, crops moved to
+the GPU), so the private stream waits for it before copying them; outputs are handed back to the
+caller's stream (it waits for the private one, and `record_stream` keeps the caching allocator from
+reusing their memory while the caller still reads them). The device index (`cuda:1`) is kept for
+the engine, its buffers and its stream.
 
 An engine only runs on the GPU model and TensorRT version it was built with, so both are part of
 the cache key; the model part is a hash of the ONNX graph and weights, so re-exporting the same
@@ -20,6 +32,7 @@ import hashlib
 import json
 import logging
 import os
+import threading
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -36,6 +49,25 @@ log = logging.getLogger(__name__)
 
 PRECISIONS = ("fp32", "fp16", "bf16", "int8")
 TIMING_CACHE_NAME = "timing-{gpu}-trt{version}.cache"
+MIN_VERSION = (8, 5)
+BF16_VERSION = (9, 0)  # BuilderFlag.BF16 first appears in TensorRT 9
+OPS_FILE = Path(__file__).with_name("tensorrt_onnx_ops.json")
+
+
+def version_tuple(version: str) -> tuple[int, int]:
+    """'8.6.1.6' -> (8, 6)."""
+    major, minor = [*version.split("."), "0"][:2]
+    return int(major), int("".join(c for c in minor if c.isdigit()) or 0)
+
+
+def check_version(version: str) -> None:
+    """BackendError for a TensorRT older than MIN_VERSION, saying what to install instead."""
+    if version_tuple(version) < MIN_VERSION:
+        raise BackendError(
+            f"TensorRT {version} is older than {'.'.join(map(str, MIN_VERSION))}, the oldest this package "
+            "supports (it needs named I/O tensors and execute_async_v3); on Jetson use JetPack 5.1 or "
+            "newer, elsewhere pip install tensorrt, or use backend torch"
+        )
 
 
 def import_tensorrt() -> Any:
@@ -46,9 +78,47 @@ def import_tensorrt() -> Any:
         raise BackendError(
             f"TensorRT is not installed ({exc}); on a machine with an NVIDIA GPU: pip install tensorrt"
         ) from exc
+    check_version(trt.__version__)
     if not torch.cuda.is_available():
         raise BackendError("TensorRT is installed but torch sees no CUDA GPU")
     return trt
+
+
+def export_opset(version: str) -> int:
+    """The ONNX opset to export for TensorRT `version` (8.5's parser has no LayerNormalization)."""
+    from fasthmr_ros.runtime.onnx_export import LEGACY_TENSORRT_OPSET, ONNX_OPSET
+
+    return LEGACY_TENSORRT_OPSET if version_tuple(version) < (8, 6) else ONNX_OPSET
+
+
+def supported_ops(version: str) -> tuple[str, frozenset[str], dict[str, dict[str, list[str]]]]:
+    """(listed version used, ONNX ops its parser supports, attribute values it does not handle)
+    for the newest listed version not newer than `version`."""
+    data = json.loads(OPS_FILE.read_text(encoding="utf-8"))
+    listed = sorted(data["versions"], key=version_tuple)
+    usable = [v for v in listed if version_tuple(v) <= version_tuple(version)] or listed[:1]
+    chosen = usable[-1]
+    unsupported_attrs = data["unsupported_attributes"].get(chosen, {})
+    return chosen, frozenset(data["versions"][chosen]["supported"]), unsupported_attrs
+
+
+def unsupported_nodes(onnx_path: str | Path, version: str) -> list[str]:
+    """Nodes of the graph TensorRT `version`'s ONNX parser cannot take: 'op (why)' per kind."""
+    import onnx
+
+    listed, ops, attrs = supported_ops(version)
+    graph = onnx.load(str(onnx_path), load_external_data=False).graph
+    problems = set()
+    for node in graph.node:
+        if node.domain not in ("", "ai.onnx"):
+            problems.add(f"{node.op_type} (custom domain {node.domain})")
+        elif node.op_type not in ops:
+            problems.add(f"{node.op_type} (not in TensorRT {listed}'s supported operators)")
+        for attr in node.attribute:
+            bad = attrs.get(node.op_type, {}).get(attr.name, [])
+            if attr.s and attr.s.decode() in bad:
+                problems.add(f"{node.op_type} {attr.name}={attr.s.decode()} (ignored by TensorRT {listed})")
+    return sorted(problems)
 
 
 def tensorrt_status() -> tuple[str | None, str]:
@@ -96,29 +166,40 @@ def _safe_name(text: str) -> str:
 
 
 def _progress_monitor(trt: Any) -> Any:
-    """A TensorRT IProgressMonitor showing each build phase as a tqdm bar (builds take minutes)."""
+    """A TensorRT IProgressMonitor showing each build phase as a tqdm bar (builds take minutes).
+
+    TensorRT calls it from several internal threads, so every change of the bars holds a lock; the
+    caller keeps the monitor referenced until the builder and its config are gone, since TensorRT
+    keeps only a raw pointer to it.
+    """
 
     class TqdmMonitor(trt.IProgressMonitor):
         def __init__(self) -> None:
             trt.IProgressMonitor.__init__(self)
             self.bars: dict[str, tqdm] = {}
+            self.lock = threading.Lock()
 
         def phase_start(self, phase_name: str, parent_phase: str | None, num_steps: int) -> None:
-            # Nested phases (parent_phase set) stack below their parent's bar.
-            depth = len(self.bars)
-            self.bars[phase_name] = tqdm(total=num_steps, desc=phase_name, position=depth, leave=depth == 0)
+            with self.lock:
+                # Nested phases (parent_phase set) stack below their parent's bar.
+                depth = len(self.bars)
+                self.bars[phase_name] = tqdm(
+                    total=num_steps, desc=phase_name, position=depth, leave=depth == 0
+                )
 
         def step_complete(self, phase_name: str, step: int) -> bool:
-            bar = self.bars.get(phase_name)
-            if bar is not None:
-                bar.n = step + 1
-                bar.refresh()
+            with self.lock:
+                bar = self.bars.get(phase_name)
+                if bar is not None:
+                    bar.n = step + 1
+                    bar.refresh()
             return True  # False would cancel the build
 
         def phase_finish(self, phase_name: str) -> None:
-            bar = self.bars.pop(phase_name, None)
-            if bar is not None:
-                bar.close()
+            with self.lock:
+                bar = self.bars.pop(phase_name, None)
+                if bar is not None:
+                    bar.close()
 
     return TqdmMonitor()
 
@@ -192,11 +273,18 @@ def build_engine(
         )
     if precision == "int8" and int8_calibration is None:
         raise BackendError("an INT8 engine needs calibration crops (--int8-calib CROPS.npz)")
+    version = version_tuple(trt.__version__)
+    if precision == "bf16" and version < BF16_VERSION:
+        raise BackendError(f"bf16 engines need TensorRT 9 or newer (this is {trt.__version__}); use fp16")
+    problems = unsupported_nodes(onnx_path, trt.__version__)
+    if problems:
+        raise BackendError(f"TensorRT {trt.__version__} cannot build {onnx_path}: {'; '.join(problems)}")
     logger = trt.Logger(trt.Logger.WARNING)
-    # ScatterElements with a reduction (token merging) is served by the standard plugin library.
     trt.init_libnvinfer_plugins(logger, "")
     builder = trt.Builder(logger)
-    network = builder.create_network(0)  # TensorRT 10: explicit batch is the only mode
+    # Before 10, the ONNX parser needs an explicit-batch network; from 10 on that is the only mode.
+    flags = 0 if version >= (10, 0) else 1 << int(trt.NetworkDefinitionCreationFlag.EXPLICIT_BATCH)
+    network = builder.create_network(flags)
     parser = trt.OnnxParser(network, logger)
     if not parser.parse_from_file(str(onnx_path)):
         errors = "; ".join(str(parser.get_error(i)) for i in range(parser.num_errors))
@@ -231,12 +319,17 @@ def build_engine(
         cache_bytes = Path(timing_cache).read_bytes()
     cache = config.create_timing_cache(cache_bytes)
     config.set_timing_cache(cache, ignore_mismatch=False)
-    config.progress_monitor = _progress_monitor(trt)
+    monitor = _progress_monitor(trt) if hasattr(trt, "IProgressMonitor") else None
+    if monitor is not None:
+        config.progress_monitor = monitor
 
     log.info(
         "building a %s TensorRT engine (batch %d) from %s; this takes minutes", precision, batch, onnx_path
     )
     serialized = builder.build_serialized_network(network, config)
+    timing_bytes = bytes(config.get_timing_cache().serialize())
+    del parser, network, config, builder  # before the monitor they point at
+    del monitor
     if serialized is None:
         raise BackendError(
             f"TensorRT failed to build an engine from {onnx_path} (see the TensorRT log above)"
@@ -247,7 +340,7 @@ def build_engine(
     tmp.write_bytes(bytes(serialized))
     os.replace(tmp, out_path)
     if timing_cache is not None:
-        Path(timing_cache).write_bytes(bytes(config.get_timing_cache().serialize()))
+        Path(timing_cache).write_bytes(timing_bytes)
     return out_path
 
 
@@ -258,17 +351,20 @@ def ensure_engine(
     cache_dir: str | Path | None = None,
     workspace_gb: float = 4.0,
     int8_calibration: str | Path | None = None,
+    device: str = "cuda",
 ) -> Path:
     """The cached engine for this graph on this GPU, building it first if there is none."""
     trt = import_tensorrt()
-    gpu = torch.cuda.get_device_name()
+    dev = cuda_device(device)
+    gpu = torch.cuda.get_device_name(dev)
     key = engine_key(onnx_path, precision, batch, gpu, trt.__version__)
     path = engine_path(key, onnx_path, cache_dir)
     if path.is_file():
         log.info("reusing TensorRT engine %s", path)
         return path
     timing = path.parent / TIMING_CACHE_NAME.format(gpu=_safe_name(gpu), version=trt.__version__)
-    build_engine(onnx_path, path, precision, batch, workspace_gb, timing, int8_calibration)
+    with torch.cuda.device(dev):  # TensorRT builds for the current CUDA device
+        build_engine(onnx_path, path, precision, batch, workspace_gb, timing, int8_calibration)
     path.with_suffix(".json").write_text(json.dumps({**asdict(key), "onnx": str(onnx_path)}, indent=1))
     return path
 
@@ -283,15 +379,30 @@ _TORCH_DTYPES = {
 }
 
 
+def cuda_device(device: str) -> torch.device:
+    """`cuda` -> the current CUDA device with its index; `cuda:1` stays `cuda:1`."""
+    dev = torch.device(device)
+    if dev.type != "cuda":
+        raise BackendError(f"TensorRT runs on a CUDA device, not {device}")
+    return torch.device("cuda", torch.cuda.current_device() if dev.index is None else dev.index)
+
+
 class TensorRTRunner(Runner):
     """A serialized engine with its I/O buffers allocated once and a private CUDA stream."""
 
     name = "tensorrt"
 
-    def __init__(self, engine_file: str | Path, onnx_path: str | Path, precision: str, batch: int) -> None:
+    def __init__(
+        self, engine_file: str | Path, onnx_path: str | Path, precision: str, batch: int, device: str = "cuda"
+    ) -> None:
         trt = import_tensorrt()
         io = read_model_io(onnx_path)
-        super().__init__(replace(io, batch=batch), precision, "cuda")
+        self._device = cuda_device(device)
+        super().__init__(replace(io, batch=batch), precision, str(self._device))
+        with torch.cuda.device(self._device):  # engine, context and stream live on that device
+            self._init_engine(trt, engine_file, batch)
+
+    def _init_engine(self, trt: Any, engine_file: str | Path, batch: int) -> None:
         self._logger = trt.Logger(trt.Logger.WARNING)
         trt.init_libnvinfer_plugins(self._logger, "")
         self._runtime = trt.Runtime(self._logger)
@@ -301,7 +412,7 @@ class TensorRTRunner(Runner):
                 f"cannot load TensorRT engine {engine_file} (built for another GPU or version?)"
             )
         self.context = self.engine.create_execution_context()
-        self.stream = torch.cuda.Stream()
+        self.stream = torch.cuda.Stream(self._device)
         self.buffers: dict[str, torch.Tensor] = {}
         for i in range(self.engine.num_io_tensors):
             name = self.engine.get_tensor_name(i)
@@ -312,17 +423,24 @@ class TensorRTRunner(Runner):
             name = self.engine.get_tensor_name(i)
             dtype = _TORCH_DTYPES[self.engine.get_tensor_dtype(name).name]
             shape = tuple(self.context.get_tensor_shape(name))
-            self.buffers[name] = torch.empty(shape, dtype=dtype, device="cuda")
+            self.buffers[name] = torch.empty(shape, dtype=dtype, device=self._device)
             self.context.set_tensor_address(name, self.buffers[name].data_ptr())
 
     def _run(self, inputs: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        with torch.cuda.stream(self.stream):
+        caller = torch.cuda.current_stream(self._device)
+        self.stream.wait_stream(caller)  # inputs made on the caller's stream are complete first
+        with torch.cuda.device(self._device), torch.cuda.stream(self.stream):
             for name in self.io.inputs:
-                self.buffers[name].copy_(inputs[name], non_blocking=True)
+                source = inputs[name]
+                if source.is_cuda:
+                    source.record_stream(self.stream)  # not reused until the copy has run
+                self.buffers[name].copy_(source, non_blocking=True)
             if not self.context.execute_async_v3(self.stream.cuda_stream):
                 raise BackendError("TensorRT execution failed")
             out = {name: self.buffers[name].float().clone() for name in self.io.outputs}
-        self.stream.synchronize()
+        caller.wait_stream(self.stream)  # the caller's later work sees finished outputs
+        for tensor in out.values():
+            tensor.record_stream(caller)  # made on our stream, freed after the caller's use
         return out
 
 
@@ -333,7 +451,8 @@ def tensorrt_runner(
     cache_dir: str | Path | None = None,
     workspace_gb: float = 4.0,
     int8_calibration: str | Path | None = None,
+    device: str = "cuda",
 ) -> TensorRTRunner:
     """Build-once-reuse: the cached engine for `onnx_path`, wrapped in a runner."""
-    engine = ensure_engine(onnx_path, precision, batch, cache_dir, workspace_gb, int8_calibration)
-    return TensorRTRunner(engine, onnx_path, precision, batch)
+    engine = ensure_engine(onnx_path, precision, batch, cache_dir, workspace_gb, int8_calibration, device)
+    return TensorRTRunner(engine, onnx_path, precision, batch, device)

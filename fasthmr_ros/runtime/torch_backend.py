@@ -1,7 +1,10 @@
 """PyTorch backend: the model itself, with the CUDA speed-ups that need no export.
 
-- fp16/bf16 through autocast (weights stay fp32, so the same model object serves every precision;
-  LayerNorm and softmax stay in fp32 under autocast, which keeps ViT-H stable in fp16);
+- on CUDA, fp16/bf16 through autocast (weights stay fp32, so the same model object serves every
+  precision; LayerNorm and softmax stay in fp32 under autocast, which keeps ViT-H stable in fp16);
+- on the CPU, bf16 and int8 hold their own copy of the weights at that precision: a CPU forward at
+  batch 1 is bound by reading weights, so casting fp32 weights on every call (autocast) would
+  save nothing;
 - optional `torch.compile`;
 - optional CUDA-graph capture of the fixed-shape path: with a token schedule every shape is
   fixed, so one graph replays the whole forward with no per-kernel launch cost. The batch is then
@@ -10,6 +13,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 
 import torch
@@ -27,6 +31,7 @@ from fasthmr_ros.runtime.onnx_export import model_io
 log = logging.getLogger(__name__)
 
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
+PRECISIONS = (*DTYPES, "int8")
 GRAPH_WARMUP_RUNS = 3
 
 
@@ -44,21 +49,25 @@ class TorchRunner(Runner):
         cuda_graphs: bool = False,
         batch: int = 1,
     ) -> None:
-        if precision not in DTYPES:
-            raise BackendError(f"precision {precision!r} is not one of {sorted(DTYPES)}")
+        if precision not in PRECISIONS:
+            raise BackendError(f"precision {precision!r} is not one of {PRECISIONS}")
         dev = torch.device(device)
         if dev.type == "cuda" and not torch.cuda.is_available():
             raise BackendError(f"device {device} asked for, but torch sees no CUDA GPU")
         if dev.type == "cpu" and precision == "fp16":
-            raise BackendError("fp16 on the CPU is not supported by autocast; use fp32 or bf16")
+            raise BackendError("fp16 on the CPU is not supported by autocast; use fp32, bf16 or int8")
+        if dev.type == "cuda" and precision == "int8":
+            raise BackendError("torch int8 runs on the CPU only; on a GPU use tensorrt int8")
         if cuda_graphs and dev.type != "cuda":
             raise BackendError("CUDA graphs need a CUDA device")
         if cuda_graphs and batch < 1:
             raise BackendError(f"CUDA graphs need a fixed batch >= 1, got {batch}")
         super().__init__(model_io(model, batch if cuda_graphs else None), precision, str(dev))
-        self.model = model.to(dev).eval()
+        self.model = _cpu_weights(model, precision) if dev.type == "cpu" else model.to(dev).eval()
         self._forward_model = torch.compile(self.model, dynamic=False) if compile else self.model
-        self._dtype = DTYPES[precision]
+        self._dtype = DTYPES.get(precision, torch.float32)
+        self._autocast = dev.type == "cuda" and precision != "fp32"
+        self._input_dtype = self._dtype if dev.type == "cpu" else torch.float32
         self._graph: torch.cuda.CUDAGraph | None = None
         self._static_in: dict[str, torch.Tensor] = {}
         self._static_out: dict[str, torch.Tensor] = {}
@@ -72,11 +81,8 @@ class TorchRunner(Runner):
         if INPUT_BBOX_INFO in inputs:
             kwargs["bbox_info"] = inputs[INPUT_BBOX_INFO]
         dev_type = torch.device(self.device).type
-        with (
-            torch.inference_mode(),
-            torch.autocast(dev_type, dtype=self._dtype, enabled=self.precision != "fp32"),
-        ):
-            out = self._forward_model(inputs[INPUT_CROPS], **kwargs)
+        with torch.inference_mode(), torch.autocast(dev_type, dtype=self._dtype, enabled=self._autocast):
+            out = self._forward_model(inputs[INPUT_CROPS].to(self._input_dtype), **kwargs)
         return {k: v.float() for k, v in out.items()}
 
     def _capture(self, batch: int) -> None:
@@ -109,3 +115,15 @@ class TorchRunner(Runner):
             buf.copy_(inputs[name], non_blocking=True)
         self._graph.replay()
         return {k: v.clone() for k, v in self._static_out.items()}
+
+
+def _cpu_weights(model: HMR, precision: str) -> HMR:
+    """The model as it runs on the CPU at `precision`: itself for fp32, else a converted copy."""
+    model = model.eval()
+    if precision == "bf16":
+        return copy.deepcopy(model).to(torch.bfloat16)
+    if precision == "int8":
+        from fasthmr_ros.runtime.quantize import int8_linears
+
+        return int8_linears(model)
+    return model

@@ -1,4 +1,4 @@
-"""Soak measurement of the live node over real DDS: `python -m fasthmr_ros.ros.soak --minutes 5`.
+"""Soak measurement of the live node over real DDS (`fasthmr soak --minutes 5`).
 
 A child process publishes Image + CameraInfo at 30 Hz (faster than the model runs here); this
 process runs the DDS node and samples, every few seconds, the image-stamp -> publish latency of
@@ -9,15 +9,15 @@ newest-frame slot keeps queueing delay under one input period) and a flat RSS.
 
 from __future__ import annotations
 
-import argparse
 import json
 import multiprocessing as mp
 import os
 import statistics
-import sys
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -60,25 +60,26 @@ def publish_camera(domain: int, seconds: float, width: int, height: int, rate_hz
             time.sleep(max(0.0, start + i / rate_hz - time.monotonic()))
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--minutes", type=float, default=5.0)
-    parser.add_argument("--rate", type=float, default=30.0, help="input rate (Hz)")
-    parser.add_argument("--width", type=int, default=320)
-    parser.add_argument("--height", type=int, default=240)
-    parser.add_argument("--domain-id", type=int, default=160 + os.getpid() % 60)
-    parser.add_argument("--checkpoint", default="", help="model (default: found or the embedded default)")
-    parser.add_argument(
-        "--preset",
-        help="instead: a random-weight model of this architecture preset (vit_s, vit_b, ...) for timing",
-    )
-    parser.add_argument("--mesh-markers", action="store_true", help="mesh TRIANGLE_LISTs in the markers")
-    parser.add_argument("--cpu-threads", type=int, default=1)
-    parser.add_argument("--marker-rate", type=float, default=NodeConfig.marker_rate_hz)
-    parser.add_argument("--json", help="write every sample and the summary here")
-    parser.add_argument("--plot", help="PNG of latency, model time and RSS over time")
-    args = parser.parse_args(argv)
+@dataclass
+class SoakSettings:
+    """What `fasthmr soak` was asked for (its flags, typed)."""
 
+    minutes: float = 5.0
+    rate: float = 30.0  # input rate (Hz)
+    width: int = 320
+    height: int = 240
+    domain_id: int = 160 + os.getpid() % 60
+    checkpoint: str = ""  # "" = found or the embedded default
+    preset: str | None = None  # instead: a random-weight model of this preset, for timing
+    mesh_markers: bool = False
+    cpu_threads: int = 1
+    marker_rate: float = NodeConfig.marker_rate_hz
+    json: str | None = None
+    plot: str | None = None
+
+
+def run_soak(args: SoakSettings) -> dict[str, Any]:
+    """Run the node for `args.minutes` under a 30 Hz synthetic camera; print, save and return the summary."""
     from fasthmr_ros.ros.dds_node import DdsNode
 
     cfg = NodeConfig(
@@ -136,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
         Path(args.json).write_text(json.dumps({"summary": summary, "samples": samples}, indent=1))
     if args.plot:
         plot(samples, args.plot)
-    return 0
+    return summary
 
 
 def timing_pipeline(cfg: NodeConfig, preset: str) -> LoadedPipeline:
@@ -201,7 +202,3 @@ def plot(samples: list[dict[str, float]], path: str) -> None:
     fig.suptitle("fasthmr node over DDS, 30 Hz input")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -56,7 +56,7 @@ def _load_standin(cache_dir: Path) -> BodyModel:
     return BodyModel(assets.smpl, assets.j19)
 
 
-def _background(width: int, height: int, K: np.ndarray) -> np.ndarray:
+def background_scene(width: int, height: int, K: np.ndarray) -> np.ndarray:
     """A wall gradient above the horizon and a gridded floor below it (BGR uint8)."""
     fx, fy, cx, cy = K[0, 0], K[1, 1], K[0, 2], K[1, 2]
     rows = np.arange(height, dtype=np.float32)[:, None]
@@ -106,7 +106,7 @@ def render_person_image(
     width: int, height: int, K: np.ndarray, persons: Sequence[Person], body_model: BodyModel | None = None
 ) -> np.ndarray:
     """Posed bodies drawn over the synthetic scene (BGR uint8, H x W x 3)."""
-    image = _background(width, height, np.asarray(K, dtype=np.float64))
+    image = background_scene(width, height, np.asarray(K, dtype=np.float64))
     if not persons:
         return image
     verts, model = _posed_vertices(persons, body_model)
@@ -157,7 +157,7 @@ class SampleMotion:
         ]
 
 
-def _gait_pose(phase: np.ndarray) -> np.ndarray:
+def gait_pose(phase: np.ndarray) -> np.ndarray:
     """(N,) gait phase (radians) -> (N,23,3,3) body pose: swinging legs and counter-swinging arms.
 
     SMPL local rotations: about x, positive turns a downward limb backwards (-z).
@@ -213,7 +213,7 @@ def sample_motion(num_frames: int, num_persons: int, seed: int = 0, fps: float =
         orient[:, p] = heading @ base
         distance = speed * t
         phase = 2 * np.pi * distance / STRIDE_LENGTH + rng.uniform(0, 2 * np.pi)
-        pose[:, p] = _gait_pose(phase)
+        pose[:, p] = gait_pose(phase)
         bob = 0.015 * np.cos(2 * phase)  # the body rises and falls twice per gait cycle
         transl[:, p] = np.stack([x, root_y + bob, z], axis=1)
     return SampleMotion(orient, pose, betas, transl, fps)

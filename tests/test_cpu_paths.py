@@ -1,0 +1,90 @@
+"""The int8/bf16 CPU paths, their measured accuracy cost, and `auto` choosing among them."""
+
+from __future__ import annotations
+
+import json
+
+import onnx
+import pytest
+import torch
+
+from fasthmr_ros.cli.main import main
+from fasthmr_ros.config import MergingConfig, RuntimeConfig
+from fasthmr_ros.models.default import embedded_default_model, resolve_body_model
+from fasthmr_ros.runtime import select
+from fasthmr_ros.runtime.accuracy import joint_deviation_mm
+from fasthmr_ros.runtime.select import BackendChoice, Capabilities, build_runner, create_runner
+
+NOTHING = Capabilities(None, None, "TensorRT is not installed", ort_cuda=False)
+
+
+@pytest.fixture(scope="module")
+def model():
+    """The embedded default with Mask-ToMe: poses near a standing mean, so joint deviations are
+    those of a plausible body rather than of a random tangle."""
+    m = embedded_default_model()
+    m.set_token_merging(MergingConfig())
+    return m
+
+
+@pytest.fixture(scope="module")
+def body():
+    return resolve_body_model().body
+
+
+def _crops() -> torch.Tensor:
+    return torch.randn(3, 3, 256, 256, generator=torch.Generator().manual_seed(7))
+
+
+@pytest.mark.parametrize(
+    ("backend", "precision"), [("onnxruntime", "int8"), ("cpu", "int8"), ("cpu", "bf16")]
+)
+def test_reduced_precision_paths_really_reduce_and_stay_close(
+    model, body, tmp_path, backend, precision
+) -> None:
+    cfg = RuntimeConfig(device="cpu", engine_cache_dir=str(tmp_path))
+    runner = build_runner(BackendChoice(backend, "cpu", precision, "test"), cfg, model)
+    reference = build_runner(BackendChoice("cpu", "cpu", "fp32", "test"), cfg, model)
+    crops = _crops()
+    deviation = joint_deviation_mm(body, runner(crops), reference(crops))
+    assert 0.0 < deviation < 20.0, deviation  # changed numbers, same body
+    if backend == "onnxruntime":
+        ops = {n.op_type for n in onnx.load(str(runner.path)).graph.node}
+        assert "DynamicQuantizeLinear" in ops or "MatMulInteger" in ops or "DynamicQuantizeMatMul" in ops
+    elif precision == "int8":
+        assert any("quantized" in type(m).__module__ for m in runner.model.modules())
+    else:
+        assert next(runner.model.parameters()).dtype == torch.bfloat16
+    assert next(model.parameters()).dtype == torch.float32  # the shared model is untouched
+
+
+def test_auto_on_cpu_takes_the_fastest_path_within_the_bound(model, body, tmp_path, monkeypatch) -> None:
+    cfg = RuntimeConfig(backend="auto", device="cpu", engine_cache_dir=str(tmp_path))
+    runner, choice = create_runner(cfg, model, NOTHING, body)
+    first = select.CPU_PATH_ORDER[0]
+    assert (choice.backend, choice.precision) == first and runner.precision == first[1]
+    assert f"{first[0]}/{first[1]}: " in choice.reason and " mm" in choice.reason
+    # With a bound nothing reduced meets, it falls back to the fp32 reference and says why.
+    monkeypatch.setattr(select, "JOINT_DEVIATION_BOUND_MM", 0.0)
+    _, choice = create_runner(cfg, model, NOTHING, body)
+    assert (choice.backend, choice.precision) == ("cpu", "fp32")
+    assert choice.reason.count("over the bound") == len(select.CPU_PATH_ORDER) - 1
+
+
+def test_bench_cpu_paths_reports_speedup_and_accuracy_cost(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("FASTHMR_CACHE", str(tmp_path / "cache"))
+    out = tmp_path / "paths.json"
+    paths = "ECLM+Mask-ToMe:cpu/fp32,ECLM+Mask-ToMe:onnxruntime/int8"
+    assert main(["bench", "--model", "tiny", "--sections", "cpu_paths", "--batches", "1,2", "--repeats", "2",
+                 "--paths", paths, "--json", str(out)]) == 0  # fmt: skip
+    rows = json.loads(out.read_text())["sections"]["cpu_paths"]["rows"]
+    by = {(r["path"], r["batch"]): r for r in rows}
+    assert len(by) == 6
+    assert (
+        by[("baseline cpu/fp32", 1)]["speedup"] == 1.0 and by[("baseline cpu/fp32", 2)]["joint_dev_mm"] == 0.0
+    )
+    assert by[("ECLM+Mask-ToMe cpu/fp32", 2)]["joint_dev_mm"] == 0.0  # its own reference
+    assert by[("ECLM+Mask-ToMe onnxruntime/int8", 2)]["joint_dev_mm"] > 0.0
+    for r in rows:
+        assert r["crops_per_s"] == pytest.approx(r["batch"] * 1000 / r["median_ms"], rel=0.01)
+        assert len(r["samples_ms"]) == max(3, 2 // r["batch"])
