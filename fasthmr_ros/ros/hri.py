@@ -34,6 +34,7 @@ from fasthmr_ros.ros.typestore import (
 )
 
 TRACKED_TOPIC = "/humans/bodies/tracked"
+OUTPUT_TYPES = (IDS_LIST, REGION_OF_INTEREST, SKELETON_2D, JOINT_STATE)
 BODY_TOPICS = {"roi": REGION_OF_INTEREST, "skeleton2d": SKELETON_2D, "joint_states": JOINT_STATE}
 JOINT_STATE_NAMES = [f"{joint}_r{axis}" for joint in SMPL_24[1:] for axis in "xyz"]
 
