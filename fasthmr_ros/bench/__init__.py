@@ -30,7 +30,8 @@ SECTIONS: list[tuple[str, Callable[[BenchContext], Section]]] = [
     ("cuda_precision", cuda_precision_section),
     ("cuda_paths", cuda_paths_section),
 ]
-# Exporting a full-size model to ONNX and quantizing it takes minutes and gigabytes: only on request.
-OPT_IN_SECTIONS = ("backends", "cpu_paths", "cuda_precision", "cuda_paths")
+# Exporting a full-size model to ONNX and quantizing it takes minutes and gigabytes, and the
+# cameras section runs 13 full pipelines per round: only on request.
+OPT_IN_SECTIONS = ("backends", "cpu_paths", "cuda_precision", "cuda_paths", "cameras")
 
 __all__ = ["OPT_IN_SECTIONS", "SECTIONS", "BenchContext", "BenchSettings", "Section", "format_table"]
