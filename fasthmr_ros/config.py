@@ -403,9 +403,11 @@ class GenHMRRefinementConfig:
 
 @dataclass
 class GenHMRConfig:
-    """GenHMR as a selectable decoder: `model_path` is a checkpoint written by `fasthmr train-genhmr`."""
+    """GenHMR's architecture (for training) and its sampling and refinement settings (at run time).
 
-    model_path: str = ""
+    The checkpoint itself is `DecoderConfig.genhmr_model`.
+    """
+
     tokenizer: GenHMRTokenizerConfig = field(default_factory=GenHMRTokenizerConfig)
     transformer: GenHMRTransformerConfig = field(default_factory=GenHMRTransformerConfig)
     sampling: GenHMRSamplingConfig = field(default_factory=GenHMRSamplingConfig)
@@ -502,6 +504,8 @@ class NodeConfig:
     cpu_threads: int = 0  # torch intra-op threads (0 = torch's default)
     decoder: str = "regression"  # regression | diffusion | genhmr
     decoder_model: str = ""  # the diffusion or GenHMR checkpoint the decoder needs
+    lookahead: int = 0  # diffusion decoder: frames of delay traded for smoothness
+    sample_steps: int = 1  # diffusion decoder: denoising steps
     token_merging: bool = False  # Mask-ToMe with MergingConfig's default schedule
     # Detection and tracking.
     detection: str = "auto"  # auto | upstream | onnx | fixed (see PipelineConfig)

@@ -1,7 +1,8 @@
 """ROS image payloads -> RGB uint8 arrays, from plain message fields.
 
 Why no ROS imports: the bag tool (rosbags messages), the live node (rclpy messages) and the tests
-(raw bytes) all hold the same fields, and `cv_bridge` is not installable here (REFERENCE.md §4).
+(raw bytes) all hold the same fields, and `cv_bridge` is not on PyPI (the PyPI
+package of that name is ROS 1's).
 Every rejection is an `InputError` naming the reason, so a caller can count and skip the frame.
 """
 

@@ -20,10 +20,10 @@ from typing import Any
 import numpy as np
 from scipy.spatial.transform import Rotation
 
+from fasthmr_ros.models.joints import JOINT_NAMES, PELVIS_INDEX, SMPL_JOINT_NAMES
 from fasthmr_ros.pipeline.result import FrameResult, PersonResult
 from fasthmr_ros.ros import convert
 from fasthmr_ros.ros.hri_msgs_defs import SKELETON2D_POINTS
-from fasthmr_ros.ros.joint_names import JOINT_NAMES, PELVIS_INDEX, SMPL_24
 from fasthmr_ros.ros.typestore import (
     DEFAULT_STORE,
     IDS_LIST,
@@ -36,7 +36,7 @@ from fasthmr_ros.ros.typestore import (
 TRACKED_TOPIC = "/humans/bodies/tracked"
 OUTPUT_TYPES = (IDS_LIST, REGION_OF_INTEREST, SKELETON_2D, JOINT_STATE)
 BODY_TOPICS = {"roi": REGION_OF_INTEREST, "skeleton2d": SKELETON_2D, "joint_states": JOINT_STATE}
-JOINT_STATE_NAMES = [f"{joint}_r{axis}" for joint in SMPL_24[1:] for axis in "xyz"]
+JOINT_STATE_NAMES = [f"{joint}_r{axis}" for joint in SMPL_JOINT_NAMES[1:] for axis in "xyz"]
 
 
 def body_id(track_id: int, camera: str = "") -> str:
@@ -54,7 +54,7 @@ def _unit(value: float) -> float:
 
 
 def _skeleton_index(joint_set: str) -> list[int | None]:
-    names = JOINT_NAMES.get(joint_set, [])
+    names = JOINT_NAMES.get(joint_set, ())
     return [names.index(n) if n in names else None for n in SKELETON2D_POINTS]
 
 

@@ -43,7 +43,7 @@ from fasthmr_ros.ros import convert
 from fasthmr_ros.ros.cameras import camera_inputs
 from fasthmr_ros.ros.hri import TRACKED_TOPIC, body_id, body_transforms, hri_messages, tracked_msg
 from fasthmr_ros.ros.markers import MarkerStyle, frame_markers
-from fasthmr_ros.ros.node_params import RUNTIME_PARAMETERS, ParameterError, check_value
+from fasthmr_ros.ros.node_params import RUNTIME_PARAMETERS, ParameterError, check_value, vertices_needed
 from fasthmr_ros.ros.tf_buffer import TfBuffer, express_in
 from fasthmr_ros.ros.transport.base import DEFAULT, LATCHED, Publisher, Transport
 from fasthmr_ros.ros.typestore import (
@@ -268,13 +268,15 @@ class NodeCore:
                 self._reject("transform", exc)
 
     # -- run-time parameters -----------------------------------------------------------------
-    def set_parameter(self, name: str, value: Any) -> None:
-        """Change a run-time parameter; applied before the next frame. ParameterError if refused."""
+    def set_parameter(self, name: str, value: Any) -> Any:
+        """Change a run-time parameter; applied before the next frame. Returns the value as the
+        node keeps it (converted to the field's type); ParameterError if refused."""
         if name not in RUNTIME_PARAMETERS:
             raise ParameterError(f"{name} cannot change at run time (restart the node, or reconfigure it)")
         value = check_value(name, value)
         with self._cond:
             self._changes[name] = value
+        return value
 
     def _apply_changes(self) -> None:
         with self._cond:
@@ -285,8 +287,7 @@ class NodeCore:
                 self._apply_to(pipe, name, value)
             self.log.info("parameter %s = %r", name, value)
 
-    @staticmethod
-    def _apply_to(pipe: Pipeline, name: str, value: Any) -> None:
+    def _apply_to(self, pipe: Pipeline, name: str, value: Any) -> None:
         if name in ("score_threshold", "min_box_size"):
             setattr(pipe.config, name, value)
         if name in ("score_threshold", "nms_iou") and pipe.detector is not None:
@@ -294,9 +295,8 @@ class NodeCore:
         if name == "tracker_iou_threshold":
             pipe.config.tracker.iou_threshold = value
             pipe.tracker.iou_threshold = value
-        if name == "mesh_markers" and value:
-            pipe.estimator.return_vertices = True
-            pipe.config.output_vertices = True
+        if name == "mesh_markers":
+            pipe.set_output_vertices(vertices_needed(self.cfg))
 
     # -- worker ------------------------------------------------------------------------------
     def _work(self) -> None:

@@ -69,6 +69,8 @@ SPECS: dict[str, ParamSpec] = {
     "cpu_threads": ParamSpec("torch intra-op threads; 0 = torch's default", 0, 256),
     "decoder": ParamSpec("pose decoder", choices=("regression", "diffusion", "genhmr")),
     "decoder_model": ParamSpec("checkpoint of the diffusion or GenHMR decoder"),
+    "lookahead": ParamSpec("diffusion decoder: frames of delay traded for smoothness", 0, 1024),
+    "sample_steps": ParamSpec("diffusion decoder: denoising steps (the paper uses one)", 1, 1000),
     "token_merging": ParamSpec("Mask-ToMe token merging with the paper's schedule"),
     "detection": ParamSpec("where person boxes come from", choices=("auto", "upstream", "onnx", "fixed")),
     "detector_model": ParamSpec("Ultralytics YOLO detect/segment ONNX person detector"),
@@ -115,7 +117,12 @@ def check_value(name: str, value: Any) -> Any:
 
 
 def check_config(cfg: NodeConfig) -> NodeConfig:
-    """Every field of `cfg` checked (configure refuses a bad file before loading anything)."""
-    for name in SPECS:
-        setattr(cfg, name, check_value(name, getattr(cfg, name)))
-    return cfg
+    """A copy of `cfg` with every field checked and converted (configure refuses a bad file before
+    loading anything); `cfg` itself is left as the caller made it."""
+    return dataclasses.replace(cfg, **{name: check_value(name, getattr(cfg, name)) for name in SPECS})
+
+
+def vertices_needed(cfg: NodeConfig) -> bool:
+    """Whether the node's outputs use the mesh vertices: mesh markers draw them, and
+    `publish_vertices` sends them."""
+    return cfg.publish_vertices or cfg.mesh_markers

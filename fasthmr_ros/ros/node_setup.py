@@ -16,7 +16,6 @@ import torch
 
 from fasthmr_ros.config import (
     DecoderConfig,
-    GenHMRConfig,
     MergingConfig,
     NodeConfig,
     PipelineConfig,
@@ -24,7 +23,7 @@ from fasthmr_ros.config import (
 )
 from fasthmr_ros.pipeline.core import Pipeline, build_pipeline
 from fasthmr_ros.pipeline.estimator import MeshEstimator
-from fasthmr_ros.ros.node_params import check_config
+from fasthmr_ros.ros.node_params import check_config, vertices_needed
 from fasthmr_ros.runtime.interface import Runner
 from fasthmr_ros.runtime.select import BackendChoice, choose_backend, create_runner, probe_capabilities
 
@@ -69,8 +68,7 @@ def pipeline_config(cfg: NodeConfig, device: str) -> PipelineConfig:
         min_box_size=cfg.min_box_size,
         max_persons=cfg.max_persons,
         history_window=cfg.history_window,
-        # Mesh markers and vertex publishing both need the vertices.
-        output_vertices=cfg.publish_vertices or cfg.mesh_markers,
+        output_vertices=vertices_needed(cfg),
     )
     pipe.tracker.iou_threshold = cfg.tracker_iou_threshold
     pipe.tracker.max_age = cfg.tracker_max_age
@@ -88,23 +86,23 @@ def runtime_config(cfg: NodeConfig) -> RuntimeConfig:
 
 def load_pipeline(cfg: NodeConfig) -> LoadedPipeline:
     """Check the configuration, pick the backend, load model, body, detector and decoder."""
-    check_config(cfg)
+    cfg = check_config(cfg)
     if cfg.cpu_threads > 0:
         torch.set_num_threads(cfg.cpu_threads)
     runtime = runtime_config(cfg)
     caps = probe_capabilities()
     choice = choose_backend(runtime, caps)
     decoder = None
-    genhmr = None
     if cfg.decoder != "regression":
         decoder = DecoderConfig(
             decoder=cfg.decoder,
             diffusion_model=cfg.decoder_model if cfg.decoder == "diffusion" else "",
             genhmr_model=cfg.decoder_model if cfg.decoder == "genhmr" else "",
+            lookahead=cfg.lookahead,
+            sample_steps=cfg.sample_steps,
         )
-        genhmr = GenHMRConfig(model_path=decoder.genhmr_model)
     merging = MergingConfig() if cfg.token_merging else None
-    pipeline = build_pipeline(pipeline_config(cfg, choice.device), decoder, merging, genhmr)
+    pipeline = build_pipeline(pipeline_config(cfg, choice.device), decoder, merging)
     direct = choice.backend in ("torch", "cpu") and choice.precision == "fp32"
     auto_cpu = runtime.backend == "auto" and choice.device == "cpu"  # picks its path on the model
     if auto_cpu or not direct:

@@ -1,6 +1,6 @@
 """Cyclone DDS transport speaking the ROS 2 wire format, for hosts without ROS.
 
-What makes a ROS 2 node (rmw_cyclonedds) talk to us (REFERENCE.md §4):
+What makes a ROS 2 node (rmw_cyclonedds) talk to us (docs/ros_messages.md):
 - DDS topic `rt/<ros topic>`; type name `pkg::msg::dds_::Type_`; keyless structs;
 - plain CDR (XCDR1, little endian), produced and parsed by rosbags with our .msg definitions;
 - USER_DATA `typehash=RIHS01_<hex>;` on every reader and writer (ROS 2 Iron and newer check it);
@@ -104,12 +104,6 @@ class DdsTransport(Transport):
         self._reader(
             name, msgtype, qos, lambda cdr, received: self._deliver(name, msgtype, cdr, received, callback)
         )
-
-    def subscribe_cdr(
-        self, topic: str, msgtype: str, callback: Callable[[bytes, int], None], qos: QosProfile
-    ) -> None:
-        """Like `subscribe`, but the callback gets the raw CDR bytes (for relays and tests)."""
-        self._reader(self.resolve(topic), msgtype, qos, callback)
 
     def _reader(self, name: str, msgtype: str, qos: QosProfile, on_cdr: Callable[[bytes, int], None]) -> None:
         dds_topic, _ = self._topic(name, msgtype)
