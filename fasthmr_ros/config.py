@@ -336,7 +336,9 @@ class BagConfig:
     use_default_intrinsics: bool = False  # no usable CameraInfo -> HMR 2.0's focal guess
     outputs: OutputTopicsConfig = field(default_factory=OutputTopicsConfig)
     messages: MessagesConfig = field(default_factory=MessagesConfig)
-    # Robot frame and ROS4HRI (same meaning as the node's parameters of these names).
+    # Several cameras, robot frame and ROS4HRI (same meaning as the node's parameters of these
+    # names). `cameras` replaces image_topic / camera_info_topic; outputs go per camera.
+    cameras: str = ""
     target_frame: str = ""  # "" = the camera frame; else from the bag's own /tf and /tf_static
     tf_tolerance_s: float = 0.1  # a transform this close beyond the recorded ones still counts
     hri: bool = False  # also write ROS4HRI (REP-155) body topics and body_<id> TF frames

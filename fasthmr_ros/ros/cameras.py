@@ -33,9 +33,14 @@ def _name(path: str) -> str:
 
 def camera_inputs(cfg: NodeConfig) -> list[CameraInput]:
     """The cameras of `cfg`: its `cameras` list, else the one image_topic / camera_info_topic."""
-    entries = [e for e in re.split(r"[,\s]+", cfg.cameras) if e]
+    return parse_cameras(cfg.cameras) or [CameraInput("", cfg.image_topic, cfg.camera_info_topic)]
+
+
+def parse_cameras(text: str) -> list[CameraInput]:
+    """A `cameras` setting -> its cameras ([] when empty; one entry keeps the plain output names)."""
+    entries = [e for e in re.split(r"[,\s]+", text) if e]
     if not entries:
-        return [CameraInput("", cfg.image_topic, cfg.camera_info_topic)]
+        return []
     cameras = []
     for entry in entries:
         if ":" in entry:
