@@ -141,13 +141,14 @@ def _values(diagnostics: Any) -> dict[str, str]:
 
 
 def test_two_cameras_share_forwards_and_neither_starves(loaded: LoadedPipeline, domain: int) -> None:
-    front_out, left_out = Inbox(), Inbox()
+    front_out, left_out, tracked = Inbox(), Inbox(), Inbox()
     estimator = loaded.pipeline.estimator
     spy = ForwardSizes(estimator.network)
     estimator.network = spy  # type: ignore[method-assign]
     try:
-        with start(loaded, domain, cameras="/front, /left") as node, DdsTransport(domain) as side:
+        with start(loaded, domain, cameras="/front, /left", hri=True) as node, DdsTransport(domain) as side:
             side.subscribe("/fasthmr/humans/front", HUMAN_MESH_ARRAY, front_out, DEFAULT)
+            side.subscribe("/humans/bodies/tracked", IDS_LIST, tracked, DEFAULT)
             side.subscribe("/fasthmr/humans/left", HUMAN_MESH_ARRAY, left_out, DEFAULT)
             front = TopicCamera(side, "/front", "front_optical")
             left = TopicCamera(side, "/left", "left_optical")
@@ -182,3 +183,5 @@ def test_two_cameras_share_forwards_and_neither_starves(loaded: LoadedPipeline, 
     assert left_done >= left_in - 2, f"the slow camera starved: {left_done} of {left_in} processed"
     assert len(left.sent) - left_sent >= 15
     assert values["camera left: in / processed / dropped"].startswith(str(after["left"]["in"]))
+    # ROS4HRI: one list of every camera's bodies, ids carrying the camera's name.
+    assert ["front_1", "left_1"] in [list(m.ids) for m in tracked.msgs()]

@@ -164,7 +164,7 @@ class NodeCore:
         self._camera_counts: dict[str, Counter[int]] = {k: Counter() for k in ("in", "processed", "dropped")}
         self._camera_frame: Counter[str] = Counter()
         self._tf_error = ""
-        self._tracked: dict[int, list[str]] = {}  # ROS4HRI body ids last seen per camera
+        self._tracked: dict[int, tuple[int, list[str]]] = {}  # camera -> (stamp, ROS4HRI body ids)
         self._malformed: Counter[str] = Counter()
         self._errors: Counter[str] = Counter()
         self._latencies: deque[float] = deque(maxlen=STATS_WINDOW)
@@ -456,8 +456,15 @@ class NodeCore:
                     self._error("publish", exc)
                     continue
             self._publish(key, msg)
-        self._tracked[camera] = ids
-        everyone = [body for c in sorted(self._tracked) for body in self._tracked[c]]
+        self._tracked[camera] = (result.stamp_ns, ids)
+        # A camera that stopped sending no longer vouches for its bodies.
+        recent = result.stamp_ns - round(STALL_S * 1e9)
+        everyone = [
+            body
+            for c in sorted(self._tracked)
+            for body in self._tracked[c][1]
+            if self._tracked[c][0] >= recent
+        ]
         self._publish("hri:tracked", tracked_msg(result.stamp_ns, image_frame_id, everyone, self.store))
 
     def _marker_work(self) -> None:
