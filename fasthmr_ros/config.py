@@ -491,7 +491,7 @@ class NodeConfig:
     mesh_markers: bool = True  # TRIANGLE_LIST per person in the markers (~1 MB each)
     marker_lifetime_s: float = 0.5  # lost persons vanish from RViz after this long
     publish_vertices: bool = False  # HumanMesh.vertices (83 kB per person) on the humans topic
-    publish_tf: bool = False  # one TF frame per person: <tf_prefix><track id> under the image frame
+    publish_tf: bool = False  # one TF frame per person: <tf_prefix>b<track id> under the 3D frame
     tf_prefix: str = "body_"  # ROS4HRI (REP-155) names body frames body_<id>
     diagnostics_rate_hz: float = 1.0
     ros_store: str = "jazzy"  # message definitions of this ROS 2 distro ("humble" | "jazzy")

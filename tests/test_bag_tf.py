@@ -134,16 +134,16 @@ def test_hri_outputs_decode_with_the_bags_definitions(pipeline: Pipeline, tmp_pa
     run(pipeline, src, tmp_path / "out", target_frame="base_link", hri=True)
     out = decoded(tmp_path / "out")
     tracked = out["/humans/bodies/tracked"]
-    assert len(tracked) == FRAMES and all(list(m.ids) == ["1"] for m in tracked)
+    assert len(tracked) == FRAMES and all(list(m.ids) == ["b1"] for m in tracked)
     assert tracked[0].header.frame_id == OPTICAL
-    rois = out["/humans/bodies/1/roi"]
+    rois = out["/humans/bodies/b1/roi"]
     assert len(rois) == FRAMES and all(
         0.0 <= r.xmin < r.xmax <= 1.0 and 0.0 <= r.ymin < r.ymax <= 1.0 for r in rois
     )
-    assert all(len(s.skeleton) == 18 for s in out["/humans/bodies/1/skeleton2d"])
-    assert all(len(j.position) == 69 for j in out["/humans/bodies/1/joint_states"])
+    assert all(len(s.skeleton) == 18 for s in out["/humans/bodies/b1/skeleton2d"])
+    assert all(len(j.position) == 69 for j in out["/humans/bodies/b1/joint_states"])
     # The body frames join the recorded /tf, under the target frame, at the pelvis of the HumanMesh.
-    bodies = [t for m in out["/tf"] for t in m.transforms if t.child_frame_id == "body_1"]
+    bodies = [t for m in out["/tf"] for t in m.transforms if t.child_frame_id == "body_b1"]
     assert len(bodies) == FRAMES and {t.header.frame_id for t in bodies} == {"base_link"}
     humans = out["/fasthmr/humans"]
     for body, human in zip(bodies, humans, strict=True):
@@ -152,7 +152,7 @@ def test_hri_outputs_decode_with_the_bags_definitions(pipeline: Pipeline, tmp_pa
     assert len([t for m in out["/tf"] for t in m.transforms if t.child_frame_id == "base_link"]) == FRAMES
     with Reader(tmp_path / "out") as reader:
         types = {c.topic: c.msgtype for c in reader.connections}
-    assert types["/humans/bodies/1/roi"] == "hri_msgs/msg/NormalizedRegionOfInterest2D"
+    assert types["/humans/bodies/b1/roi"] == "hri_msgs/msg/NormalizedRegionOfInterest2D"
     assert types["/fasthmr/humans"] == HUMAN_MESH_ARRAY
 
 

@@ -1,10 +1,11 @@
-"""The rclpy node with several cameras, in its own process against a real rclpy peer (Fast DDS);
-and what target_frame / hri need from the ROS install."""
+"""The rclpy node in its own process against a real rclpy peer (Fast DDS): several cameras,
+results in base_link from /tf_static, ROS4HRI topics."""
 
 from __future__ import annotations
 
 import signal
 import time
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -13,12 +14,7 @@ from rclpy_peer import NodeProcess, Peer, own_domain, qos, wait_for  # first: ne
 # isort: split
 from diagnostic_msgs.msg import DiagnosticArray
 from fasthmr_ros.msg import HumanMeshArray
-from rclpy.lifecycle import TransitionCallbackReturn
 from sensor_msgs.msg import CameraInfo, Image
-
-from fasthmr_ros.ros.hri import OUTPUT_TYPES as HRI_TYPES
-from fasthmr_ros.ros.node import FastHMRNode, has_message
-from fasthmr_ros.ros.typestore import TF_MESSAGE
 
 W, H = 96, 72
 
@@ -46,26 +42,41 @@ class NamedCamera:
         self.sent.append(stamp_ns)
 
 
-def test_two_cameras_answered_on_their_own_topics_with_their_headers() -> None:
-    domain = own_domain()
+def local_peer(domain: int) -> Peer:
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
-        peer = Peer(domain)
-    proc = NodeProcess(domain, "cameras=/front,/left", "mesh_markers=false", "diagnostics_rate_hz=5.0")
+        return Peer(domain)
+
+
+def start_node(domain: int, peer: Peer, *params: str) -> NodeProcess:
+    """`fasthmr node --transport rclpy` with `params`, once the peer sees it active."""
+    proc = NodeProcess(domain, "mesh_markers=false", *params)
+    assert wait_for(lambda: proc.proc.poll() is not None or peer.state() == "active", 60), "not active"
+    assert proc.proc.poll() is None, proc.stop()[1]
+    return proc
+
+
+def send_until(cameras: list[NamedCamera], done: Callable[[], bool]) -> None:
+    """Every camera sends a frame each 0.2 s until `done` (discovery and matching take a moment)."""
+    deadline = time.monotonic() + 40
+    while not done() and time.monotonic() < deadline:
+        for camera in cameras:
+            camera.send()
+        time.sleep(0.2)
+    assert done()
+
+
+def test_two_cameras_answered_on_their_own_topics_with_their_headers() -> None:
+    domain = own_domain()
+    peer = local_peer(domain)
+    proc = start_node(domain, peer, "cameras=/front,/left", "diagnostics_rate_hz=5.0")
     try:
-        assert wait_for(lambda: proc.proc.poll() is not None or peer.state() == "active", 60), "not active"
-        assert proc.proc.poll() is None, proc.stop()[1]
         front_out = peer.subscribe(HumanMeshArray, "/fasthmr/humans/front", qos())
         left_out = peer.subscribe(HumanMeshArray, "/fasthmr/humans/left", qos())
         diagnostics = peer.subscribe(DiagnosticArray, "/diagnostics", qos())
         front, left = NamedCamera(peer, "/front", "front_optical"), NamedCamera(peer, "/left", "left_optical")
 
-        deadline = time.monotonic() + 40  # discovery and matching take a moment: resend
-        while not (front_out.msgs() and left_out.msgs()) and time.monotonic() < deadline:
-            front.send()
-            left.send()
-            time.sleep(0.2)
-        assert front_out.msgs() and left_out.msgs()
+        send_until([front, left], lambda: bool(front_out.msgs() and left_out.msgs()))
         assert wait_for(lambda: any(_per_camera(d) for d in diagnostics.msgs()), 10)
     finally:
         code, out = proc.stop(signal.SIGTERM)
@@ -84,23 +95,40 @@ def _per_camera(diagnostics: DiagnosticArray) -> dict[str, str]:
     return {kv.key: kv.value for s in status for kv in s.values if kv.key.startswith("camera ")}
 
 
-@pytest.fixture
-def node():  # type: ignore[no-untyped-def]
-    import rclpy
+def test_base_link_from_tf_static_and_rep155_topics_over_rclpy() -> None:
+    """target_frame from a latched /tf_static and the ROS4HRI topics, between real rclpy processes
+    (tf2_msgs and hri_msgs as `scripts/setup.sh --ros` builds them where the wheels lack them)."""
+    from geometry_msgs.msg import TransformStamped
+    from hri_msgs.msg import IdsList, NormalizedRegionOfInterest2D, Skeleton2D
+    from tf2_msgs.msg import TFMessage
 
-    rclpy.init()
-    made = FastHMRNode(
-        overrides={"device": "cpu", "cpu_threads": 1, "target_frame": "base_link", "hri": True}
-    )
-    yield made
-    made.destroy_node()
-    rclpy.try_shutdown()
-
-
-def test_target_frame_and_hri_need_their_message_packages(node: FastHMRNode) -> None:
-    """tf2_msgs and hri_msgs are in every ROS 2 install but not among the PyPI wheels: where they
-    are missing, configure fails (naming the package) instead of running without them."""
-    installed = has_message(TF_MESSAGE) and all(has_message(t) for t in HRI_TYPES)
-    expected = TransitionCallbackReturn.SUCCESS if installed else TransitionCallbackReturn.FAILURE
-    assert node.trigger_configure() == expected
-    assert (node.core is not None) == installed
+    domain = own_domain()
+    peer = local_peer(domain)
+    mount = TransformStamped(child_frame_id="cam_optical")
+    mount.header.frame_id = "base_link"
+    mount.transform.translation.z = 1.5
+    mount.transform.rotation.x, mount.transform.rotation.y = -0.5, 0.5  # optical axes: z forward -> x
+    mount.transform.rotation.z, mount.transform.rotation.w = -0.5, 0.5
+    static = peer.node.create_publisher(TFMessage, "/tf_static", qos(True, latched=True, depth=1))
+    static.publish(TFMessage(transforms=[mount]))
+    proc = start_node(domain, peer, "target_frame=base_link", "hri=true")
+    try:
+        humans = peer.subscribe(HumanMeshArray, "/fasthmr/humans", qos())
+        tracked = peer.subscribe(IdsList, "/humans/bodies/tracked", qos())
+        roi = peer.subscribe(NormalizedRegionOfInterest2D, "/humans/bodies/b1/roi", qos())
+        skeleton = peer.subscribe(Skeleton2D, "/humans/bodies/b1/skeleton2d", qos())
+        camera = NamedCamera(peer, "/camera", "cam_optical")
+        send_until([camera], lambda: bool(humans.msgs() and roi.msgs() and skeleton.msgs()))
+    finally:
+        code, out = proc.stop(signal.SIGTERM)
+        peer.close()
+    assert code == 0, out
+    msg = humans.msgs()[-1]
+    assert msg.header.frame_id == "base_link"
+    pelvis = msg.humans[0].pelvis
+    # In front of the camera, 1.5 m up the mount: x (forward) > 0 and z = 1.5 - optical y.
+    assert pelvis.x > 0.0
+    assert list(tracked.msgs()[-1].ids) == ["b1"]
+    box = roi.msgs()[-1]
+    assert box.header.frame_id == "cam_optical" and 0.0 <= box.xmin < box.xmax <= 1.0
+    assert len(skeleton.msgs()[-1].skeleton) == 18

@@ -89,9 +89,9 @@ def test_outputs_in_base_link_and_rep155_topics(loaded: LoadedPipeline, domain: 
             side.subscribe("/fasthmr/humans", HUMAN_MESH_ARRAY, humans, DEFAULT)
             side.subscribe("/tf", TF_MESSAGE, tf, DEFAULT)
             side.subscribe("/humans/bodies/tracked", IDS_LIST, tracked, DEFAULT)
-            side.subscribe("/humans/bodies/1/roi", REGION_OF_INTEREST, roi, DEFAULT)
-            side.subscribe("/humans/bodies/1/skeleton2d", SKELETON_2D, skeleton, DEFAULT)
-            side.subscribe("/humans/bodies/1/joint_states", JOINT_STATE, joints, DEFAULT)
+            side.subscribe("/humans/bodies/b1/roi", REGION_OF_INTEREST, roi, DEFAULT)
+            side.subscribe("/humans/bodies/b1/skeleton2d", SKELETON_2D, skeleton, DEFAULT)
+            side.subscribe("/humans/bodies/b1/joint_states", JOINT_STATE, joints, DEFAULT)
             camera = TopicCamera(side, "/camera", FRAME)
             done = (humans, tracked, roi, skeleton, joints)
             assert send_until(camera.send, lambda: all(box.msgs() for box in done) and tf.msgs())
@@ -105,10 +105,10 @@ def test_outputs_in_base_link_and_rep155_topics(loaded: LoadedPipeline, domain: 
     in_camera = OPTICAL.inv().apply(in_base - CAMERA_IN_BASE)
     projected = in_camera[:, :2] / in_camera[:, 2:] * (CAMERA.fx, CAMERA.fy) + (CAMERA.cx, CAMERA.cy)
     np.testing.assert_allclose(projected, np.asarray(human.joints2d).reshape(-1, 2), atol=0.05)
-    bodies = [t for m in tf.msgs() for t in m.transforms if t.child_frame_id == "body_1"]
+    bodies = [t for m in tf.msgs() for t in m.transforms if t.child_frame_id == "body_b1"]
     assert bodies and bodies[-1].header.frame_id == "base_link"
     ids = tracked.msgs()[-1]
-    assert list(ids.ids) == ["1"] and ids.header.frame_id == FRAME
+    assert list(ids.ids) == ["b1"] and ids.header.frame_id == FRAME
     box = roi.msgs()[-1]
     assert box.header.frame_id == FRAME and 0.0 <= box.xmin < box.xmax <= 1.0
     assert len(skeleton.msgs()[-1].skeleton) == 18 and len(joints.msgs()[-1].position) == 69

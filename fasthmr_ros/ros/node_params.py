@@ -53,7 +53,9 @@ SPECS: dict[str, ParamSpec] = {
     "mesh_markers": ParamSpec("include a TRIANGLE_LIST mesh per person in the markers", runtime=True),
     "marker_lifetime_s": ParamSpec("markers of a lost person vanish after this long (s)", 0.0, 10.0),
     "publish_vertices": ParamSpec("put the 6890 vertices (float32) in every HumanMesh"),
-    "publish_tf": ParamSpec("broadcast a TF frame <tf_prefix><track id> per person", runtime=True),
+    "publish_tf": ParamSpec(
+        "broadcast a TF frame <tf_prefix>b<track id> per person (REP-155 body id)", runtime=True
+    ),
     "tf_prefix": ParamSpec("prefix of the per-person TF frames (REP-155: body_)"),
     "diagnostics_rate_hz": ParamSpec("diagnostics publishing rate (Hz)", 0.1, 10.0),
     "ros_store": ParamSpec("ROS 2 distro whose message definitions are used", choices=("humble", "jazzy")),
