@@ -18,7 +18,6 @@ from collections.abc import Callable
 from typing import Any
 
 from fasthmr_ros.config import NodeConfig
-from fasthmr_ros.errors import FastHMRError
 from fasthmr_ros.ros.cameras import camera_inputs
 from fasthmr_ros.ros.live_pairing import LivePairer, Paired
 from fasthmr_ros.ros.node_core import FrameInput, NodeCore
@@ -55,8 +54,6 @@ class NodeInputs:
 
     def __init__(self, cfg: NodeConfig, core: NodeCore, transport: Transport) -> None:
         self.cfg, self.core, self.transport = cfg, core, transport
-        if len(core.cameras) > 1 and cfg.detections_topic:
-            raise FastHMRError("detections_topic works with one camera; leave it empty with several cameras")
         self.pairers = [
             LivePairer(cfg.slop_s, bool(cfg.detections_topic), self._pair_handler(i))
             for i in range(len(core.cameras))

@@ -13,6 +13,7 @@ from typing import Any
 
 from fasthmr_ros.config import NodeConfig
 from fasthmr_ros.errors import FastHMRError
+from fasthmr_ros.ros.cameras import camera_inputs
 
 
 class ParameterError(FastHMRError):
@@ -121,7 +122,10 @@ def check_value(name: str, value: Any) -> Any:
 def check_config(cfg: NodeConfig) -> NodeConfig:
     """A copy of `cfg` with every field checked and converted (configure refuses a bad file before
     loading anything); `cfg` itself is left as the caller made it."""
-    return dataclasses.replace(cfg, **{name: check_value(name, getattr(cfg, name)) for name in SPECS})
+    checked = dataclasses.replace(cfg, **{name: check_value(name, getattr(cfg, name)) for name in SPECS})
+    if len(camera_inputs(checked)) > 1 and checked.detections_topic:  # camera_inputs refuses bad lists
+        raise ParameterError("detections_topic works with one camera; leave it empty with several cameras")
+    return checked
 
 
 def vertices_needed(cfg: NodeConfig) -> bool:
