@@ -65,4 +65,23 @@ mkdir -p build/ros
 )
 echo "$VENV/$MESSAGES_DIR/fasthmr_ros" >".venv/lib/python$PY_VERSION/site-packages/fasthmr_ros.pkg"
 .venv/bin/python -c "import rclpy, fasthmr_ros.msg"
-echo "ROS 2 (Kilted wheels) and the fasthmr_ros messages installed in $VENV"
+
+# tf2_msgs (target_frame) and hri_msgs (ROS4HRI outputs) are not among the wheels: build the
+# messages of theirs this package uses, from the definitions it registers for rosbags and DDS.
+for pkg in tf2_msgs hri_msgs; do
+  .venv/bin/python -c "import $pkg.msg" 2>/dev/null && continue
+  .venv/bin/python scripts/ros/interface_packages.py build/ros/interfaces "$pkg"
+  mkdir -p "build/ros/interfaces/build/$pkg"
+  (
+    cd "build/ros/interfaces/build/$pkg"
+    export AMENT_PREFIX_PATH="$VENV" PATH="$VENV/bin:$PATH"
+    cmake "../../$pkg" -DCMAKE_PREFIX_PATH="$VENV" -DCMAKE_INSTALL_PREFIX="$VENV" \
+      -DPython3_EXECUTABLE="$VENV/bin/python" -DFASTHMR_SOURCE_DIR="$VENV/.." \
+      -DBUILD_TESTING=OFF >cmake.log 2>&1 \
+      || { tail -40 cmake.log >&2; echo "cmake failed: $(pwd)/cmake.log" >&2; exit 1; }
+    make -j"$(nproc)" install >make.log 2>&1 \
+      || { tail -40 make.log >&2; echo "make failed: $(pwd)/make.log" >&2; exit 1; }
+  )
+  .venv/bin/python -c "import $pkg.msg"
+done
+echo "ROS 2 (Kilted wheels), the fasthmr_ros messages and tf2_msgs / hri_msgs (if missing) installed in $VENV"

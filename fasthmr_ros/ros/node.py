@@ -48,6 +48,7 @@ from rclpy.signals import SignalHandlerOptions
 
 from fasthmr_ros.config import NodeConfig
 from fasthmr_ros.errors import FastHMRError
+from fasthmr_ros.ros.hri import OUTPUT_TYPES as HRI_OUTPUT_TYPES
 from fasthmr_ros.ros.node_core import DIAGNOSTIC_ARRAY, NodeCore
 from fasthmr_ros.ros.node_inputs import NodeInputs, input_types
 from fasthmr_ros.ros.node_params import SPECS, ParameterError, check_value
@@ -254,7 +255,8 @@ class FastHMRNode(LifecycleNode):
             self.get_logger().info(f"ros_store {cfg.ros_store} -> {distro} (ROS_DISTRO)")
             cfg.ros_store = distro
         try:
-            for msgtype in [*input_types(cfg).values(), *OUTPUT_TYPES]:
+            hri_types = HRI_OUTPUT_TYPES if cfg.hri else ()
+            for msgtype in [*input_types(cfg).values(), *OUTPUT_TYPES, *hri_types]:
                 message_class(msgtype)  # a clear error now rather than at activation
             if cfg.publish_tf and not has_message(TF_MESSAGE):
                 raise ParameterError(TF_MISSING)
