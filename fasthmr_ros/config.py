@@ -471,7 +471,7 @@ class NodeConfig:
 
     Flat on purpose: every field is one ROS parameter of the same name (ROS parameters cannot
     be None, so "" means "not set" for paths and topics). `config/fasthmr.yaml` carries every
-    field with its default; `fasthmr_ros/ros/node_params.py` gives each one a description and a
+    field with its default; `fasthmr_ros/ros/node/params.py` gives each one a description and a
     range, and says which of them change at run time.
     """
 

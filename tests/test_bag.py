@@ -23,10 +23,10 @@ from fasthmr_ros.pipeline.core import Pipeline
 from fasthmr_ros.pipeline.estimator import MeshEstimator
 from fasthmr_ros.pipeline.images import COLOUR_ENCODINGS
 from fasthmr_ros.pipeline.result import CameraIntrinsics
-from fasthmr_ros.ros import typestore as ours
 from fasthmr_ros.ros.bag import BAG_VERSION, STORAGES, BagError, BagProcessor
-from fasthmr_ros.ros.bag_input import CameraTopics, camera_info_message, image_message
-from fasthmr_ros.ros.convert import header, time_to_ns
+from fasthmr_ros.ros.bag.input import CameraTopics, camera_info_message, image_message
+from fasthmr_ros.ros.messages import typestore as ours
+from fasthmr_ros.ros.messages.convert import header, time_to_ns
 from fasthmr_ros.samples.bag import detections_message, write_camera_bag, write_sample_bag
 from fasthmr_ros.viz.skeletons import edges_for
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
-from fasthmr_ros.ros.live_pairing import WAITING_IMAGES, LivePairer, Paired
+from fasthmr_ros.ros.node.pairing import WAITING_IMAGES, LivePairer, Paired
 
 MS = 1_000_000
 

@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 from fasthmr_ros.config import NodeConfig, load_node_config
-from fasthmr_ros.ros.markers import MESH_NS, SKELETON_NS
-from fasthmr_ros.ros.node_params import (
+from fasthmr_ros.ros.messages.markers import MESH_NS, SKELETON_NS
+from fasthmr_ros.ros.node.params import (
     RUNTIME_PARAMETERS,
     SPECS,
     ParameterError,

@@ -17,15 +17,22 @@ import pytest
 
 from fasthmr_ros.config import NodeConfig
 from fasthmr_ros.pipeline.result import CameraIntrinsics
-from fasthmr_ros.ros.bag_input import camera_info_message, image_message
-from fasthmr_ros.ros.convert import time_to_ns
-from fasthmr_ros.ros.dds_node import DdsNode
-from fasthmr_ros.ros.node_core import DIAGNOSTIC_ARRAY, TF_MESSAGE
-from fasthmr_ros.ros.node_params import ParameterError
-from fasthmr_ros.ros.node_setup import LoadedPipeline, load_pipeline
+from fasthmr_ros.ros.bag.input import camera_info_message, image_message
+from fasthmr_ros.ros.messages.convert import time_to_ns
+from fasthmr_ros.ros.messages.typestore import (
+    CAMERA_INFO,
+    HUMAN_MESH_ARRAY,
+    IMAGE,
+    MARKER_ARRAY,
+    MESH,
+    get_typestore,
+)
+from fasthmr_ros.ros.node.core import DIAGNOSTIC_ARRAY, TF_MESSAGE
+from fasthmr_ros.ros.node.dds_node import DdsNode
+from fasthmr_ros.ros.node.params import ParameterError
+from fasthmr_ros.ros.node.setup import LoadedPipeline, load_pipeline
 from fasthmr_ros.ros.transport.base import DEFAULT, LATCHED
 from fasthmr_ros.ros.transport.dds import DdsTransport
-from fasthmr_ros.ros.typestore import CAMERA_INFO, HUMAN_MESH_ARRAY, IMAGE, MARKER_ARRAY, MESH, get_typestore
 
 W, H = 160, 120
 CAMERA = CameraIntrinsics(180.0, 181.0, 80.0, 60.0, W, H)

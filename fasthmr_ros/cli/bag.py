@@ -18,7 +18,7 @@ from fasthmr_ros.config import (
 from fasthmr_ros.models.default import EMBEDDED_WARNING
 from fasthmr_ros.pipeline.core import Pipeline, build_pipeline
 from fasthmr_ros.ros.bag import STORAGES, BagProcessor, BagSummary
-from fasthmr_ros.ros.preview import PreviewVideo
+from fasthmr_ros.ros.bag.preview import PreviewVideo
 from fasthmr_ros.samples.bag import write_sample_bag
 
 

@@ -25,9 +25,15 @@ from tqdm import tqdm
 
 from fasthmr_ros.pipeline.result import CameraIntrinsics
 from fasthmr_ros.ros.bag import BAG_VERSION, STORAGES, BagError
-from fasthmr_ros.ros.bag_input import LOG_DELAY_NS, CameraTopics, camera_info_message, image_message
-from fasthmr_ros.ros.convert import header
-from fasthmr_ros.ros.typestore import CAMERA_INFO, COMPRESSED_IMAGE, DETECTION_2D_ARRAY, IMAGE, get_typestore
+from fasthmr_ros.ros.bag.input import LOG_DELAY_NS, CameraTopics, camera_info_message, image_message
+from fasthmr_ros.ros.messages.convert import header
+from fasthmr_ros.ros.messages.typestore import (
+    CAMERA_INFO,
+    COMPRESSED_IMAGE,
+    DETECTION_2D_ARRAY,
+    IMAGE,
+    get_typestore,
+)
 from fasthmr_ros.samples.scene import person_boxes, render_person_image, sample_camera, sample_motion
 
 DETECTIONS_TOPIC = "/detections"

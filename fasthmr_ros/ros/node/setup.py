@@ -20,7 +20,7 @@ from fasthmr_ros.config import (
     RuntimeConfig,
 )
 from fasthmr_ros.pipeline.core import Pipeline, build_pipeline
-from fasthmr_ros.ros.node_params import check_config, vertices_needed
+from fasthmr_ros.ros.node.params import check_config, vertices_needed
 from fasthmr_ros.runtime.estimator import use_backend
 from fasthmr_ros.runtime.select import BackendChoice, choose_backend, probe_capabilities
 

@@ -18,11 +18,17 @@ from collections.abc import Callable
 from typing import Any
 
 from fasthmr_ros.config import NodeConfig
-from fasthmr_ros.ros.cameras import camera_inputs
-from fasthmr_ros.ros.live_pairing import LivePairer, Paired
-from fasthmr_ros.ros.node_core import FrameInput, NodeCore
+from fasthmr_ros.ros.messages.typestore import (
+    CAMERA_INFO,
+    COMPRESSED_IMAGE,
+    DETECTION_2D_ARRAY,
+    IMAGE,
+    TF_MESSAGE,
+)
+from fasthmr_ros.ros.node.cameras import camera_inputs
+from fasthmr_ros.ros.node.core import FrameInput, NodeCore
+from fasthmr_ros.ros.node.pairing import LivePairer, Paired
 from fasthmr_ros.ros.transport.base import QosProfile, Transport
-from fasthmr_ros.ros.typestore import CAMERA_INFO, COMPRESSED_IMAGE, DETECTION_2D_ARRAY, IMAGE, TF_MESSAGE
 
 TF_TOPICS = {"/tf": False, "/tf_static": True}  # topic -> static
 TF_TOPIC_QOS = {

@@ -1,25 +1,58 @@
 """Approximate-time pairing of live Image + CameraInfo (+ Detection2DArray) for both live nodes.
 
-The job of message_filters' ApproximateTimeSynchronizer (not on PyPI), done with the bag tool's
-`StampIndex` (nearest stamp within the slop) over a rolling window of side messages. Images wait
-(briefly) for partners that arrive after them. Pairs come out in stamp order and only the
-newest: once an image pairs, older waiting images are stale and are reported as superseded,
-since the node keeps only the newest frame anyway.
+The job of message_filters' ApproximateTimeSynchronizer (not on PyPI), done with `StampIndex`
+(nearest stamp within the slop; the bag tool pairs with it too) over a rolling window of side
+messages. Images wait (briefly) for partners that arrive after them. Pairs come out in stamp
+order and only the newest: once an image pairs, older waiting images are stale and are reported
+as superseded, since the node keeps only the newest frame anyway.
 """
 
 from __future__ import annotations
 
+import bisect
 import threading
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from fasthmr_ros.ros.bag import Stamped, StampIndex
-from fasthmr_ros.ros.convert import time_to_ns
+from fasthmr_ros.ros.messages.convert import time_to_ns
 
 SIDE_WINDOW = 60  # side messages kept per topic (2 s of 30 Hz CameraInfo)
 WAITING_IMAGES = 8  # images kept while their partners are missing
+
+
+@dataclass
+class Stamped:
+    stamp_ns: int
+    msg: Any
+
+
+class StampIndex:
+    """Payloads (messages, or their CDR) sorted by header stamp, for nearest-within-slop lookups."""
+
+    def __init__(self, items: list[Stamped]) -> None:
+        self.items = sorted(items, key=lambda s: s.stamp_ns)
+        self.stamps = [s.stamp_ns for s in self.items]
+
+    def nearest(self, stamp_ns: int, slop_ns: int) -> Any | None:
+        i = bisect.bisect_left(self.stamps, stamp_ns)
+        candidates = [j for j in (i - 1, i) if 0 <= j < len(self.items)]
+        if not candidates:
+            return None
+        best = min(candidates, key=lambda j: abs(self.stamps[j] - stamp_ns))
+        return self.items[best].msg if abs(self.stamps[best] - stamp_ns) <= slop_ns else None
+
+    def add(self, item: Stamped, keep: int) -> None:
+        """Insert in stamp order and keep only the newest `keep` (live pairing: a rolling window)."""
+        i = bisect.bisect_right(self.stamps, item.stamp_ns)
+        self.items.insert(i, item)
+        self.stamps.insert(i, item.stamp_ns)
+        del self.items[:-keep], self.stamps[:-keep]
+
+    @property
+    def newest_ns(self) -> int | None:
+        return self.stamps[-1] if self.stamps else None
 
 
 @dataclass

@@ -16,7 +16,13 @@ from fasthmr_ros.models.joints import PELVIS_INDEX
 from fasthmr_ros.pipeline.camera import intrinsics_from_k
 from fasthmr_ros.pipeline.detection import Detection
 from fasthmr_ros.pipeline.result import CameraIntrinsics, FrameResult, PersonResult
-from fasthmr_ros.ros.typestore import DEFAULT_STORE, HUMAN_MESH, HUMAN_MESH_ARRAY, MESH, get_typestore
+from fasthmr_ros.ros.messages.typestore import (
+    DEFAULT_STORE,
+    HUMAN_MESH,
+    HUMAN_MESH_ARRAY,
+    MESH,
+    get_typestore,
+)
 
 
 def stamp_ns_to_time(stamp_ns: int, store: str = DEFAULT_STORE) -> Any:

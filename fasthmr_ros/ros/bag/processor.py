@@ -16,12 +16,10 @@ a record that cannot be deserialised is a skip, never an abort.
 
 from __future__ import annotations
 
-import bisect
 import logging
 import time
-from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -40,47 +38,36 @@ from rosbags.rosbag2.errors import ReaderError, WriterError
 from tqdm import tqdm
 
 from fasthmr_ros.config import BagConfig
-from fasthmr_ros.errors import FastHMRError, InputError
+from fasthmr_ros.errors import InputError
 from fasthmr_ros.pipeline.camera import default_intrinsics
 from fasthmr_ros.pipeline.detection import Detection
 from fasthmr_ros.pipeline.images import decode_image_message
 from fasthmr_ros.pipeline.result import CameraIntrinsics, FrameResult
-from fasthmr_ros.ros import convert
-from fasthmr_ros.ros.cameras import CameraInput, parse_cameras
-from fasthmr_ros.ros.hri import TRACKED_TOPIC, body_id, body_transforms, hri_messages, tracked_msg
-from fasthmr_ros.ros.markers import MarkerStyle, frame_markers
-from fasthmr_ros.ros.tf_buffer import TfBuffer, express_in
-from fasthmr_ros.ros.typestore import (
+from fasthmr_ros.ros.bag.summary import MAX_EXAMPLES, BagSummary
+from fasthmr_ros.ros.bag.topics import BagError, choose_cameras, choose_topics
+from fasthmr_ros.ros.messages import convert
+from fasthmr_ros.ros.messages.hri import TRACKED_TOPIC, body_id, body_transforms, hri_messages, tracked_msg
+from fasthmr_ros.ros.messages.markers import MarkerStyle, frame_markers
+from fasthmr_ros.ros.messages.typestore import (
     CAMERA_INFO,
-    COMPRESSED_IMAGE,
     DETECTION_2D_ARRAY,
     HUMAN_MESH_ARRAY,
     IDS_LIST,
-    IMAGE,
     MARKER_ARRAY,
     MESH,
     TF_MESSAGE,
     get_typestore,
     get_typestore_from,
 )
+from fasthmr_ros.ros.node.cameras import CameraInput
+from fasthmr_ros.ros.node.pairing import Stamped, StampIndex
+from fasthmr_ros.ros.tf_buffer import TfBuffer, express_in
 
 log = logging.getLogger(__name__)
 
 STORAGES = {"mcap": StoragePlugin.MCAP, "sqlite3": StoragePlugin.SQLITE3}
 BAG_VERSION = 9
 
-# Skip reason key -> what it means (the summary prints both).
-SKIP_REASONS = {
-    "corrupt_record": "image record could not be deserialised",
-    "image_decode": "image could not be decoded",
-    "no_camera_info": "no CameraInfo within the slop",
-    "camera_info": "CameraInfo unusable",
-    "no_detections": "no detections within the slop",
-    "detections": "detections unusable",
-    "pipeline": "pipeline failed on the frame",
-}
-
-MAX_EXAMPLES = 3  # distinct skip details kept per reason for the summary
 TF_TOPICS = {"/tf": False, "/tf_static": True}  # topic -> static
 BODY_FRAME_PREFIX = "body_"  # REP-155's TF frame names
 
@@ -105,10 +92,6 @@ LATCHED_QOS = _qos(1, transient_local=True)
 DEFAULT_QOS = _qos(10, transient_local=False)
 
 
-class BagError(FastHMRError):
-    """The input bag cannot be used as asked (missing, unreadable, ambiguous topics)."""
-
-
 class FrameProcessor(Protocol):
     """What the bag tool needs from the pipeline (`fasthmr_ros.pipeline.core.Pipeline`)."""
 
@@ -131,177 +114,12 @@ FrameHook = Callable[[np.ndarray | None, FrameResult | None, str | None], None] 
 
 
 @dataclass
-class BagSummary:
-    frames_in: int = 0
-    frames_out: int = 0
-    skipped: Counter[str] = field(default_factory=Counter)
-    skip_examples: dict[str, list[str]] = field(default_factory=dict)  # first distinct details per reason
-    persons: int = 0
-    max_persons: int = 0
-    unreadable: Counter[str] = field(default_factory=Counter)  # corrupt non-image records per topic
-    not_copied: dict[str, str] = field(default_factory=dict)  # input topic -> why it was not copied
-    target_frame: str = ""
-    # Frames published in the camera frame because no transform to target_frame was usable.
-    camera_frame: Counter[str] = field(default_factory=Counter)  # by reason (TransformError.reason)
-    camera_frame_examples: dict[str, list[str]] = field(default_factory=dict)
-    records_copied: int = 0
-    seconds: float = 0.0
-
-    @property
-    def fps(self) -> float:
-        return self.frames_out / self.seconds if self.seconds > 0 else 0.0
-
-    def skip(self, key: str, detail: str) -> None:
-        self.skipped[key] += 1
-        examples = self.skip_examples.setdefault(key, [])
-        if detail not in examples and len(examples) < MAX_EXAMPLES:
-            examples.append(detail)
-
-    def lines(self) -> list[str]:
-        out = [
-            f"frames in: {self.frames_in}, out: {self.frames_out}, skipped: {sum(self.skipped.values())}",
-        ]
-        for key, count in sorted(self.skipped.items()):
-            examples = " | ".join(self.skip_examples[key])
-            out.append(f"  skipped {count} x {key} ({SKIP_REASONS[key]}), e.g.: {examples}")
-        out.append(f"persons: {self.persons} in total, at most {self.max_persons} in one frame")
-        if self.target_frame:
-            kept = sum(self.camera_frame.values())
-            out.append(
-                f"frames in {self.target_frame}: {self.frames_out - kept}; left in the camera frame: {kept}"
-            )
-        for key, count in sorted(self.camera_frame.items()):
-            out.append(f"  camera frame {count} x {key}, e.g.: {' | '.join(self.camera_frame_examples[key])}")
-        for topic, count in sorted(self.unreadable.items()):
-            out.append(f"unreadable records on {topic}: {count} (copied through unchanged)")
-        for topic, why in sorted(self.not_copied.items()):
-            out.append(f"input topic {topic} not copied: {why}")
-        out.append(f"records copied through: {self.records_copied}")
-        out.append(f"time: {self.seconds:.1f} s, {self.fps:.2f} frames/s")
-        return out
-
-
-@dataclass
-class Stamped:
-    stamp_ns: int
-    msg: Any
-
-
-class StampIndex:
-    """Payloads (messages, or their CDR) sorted by header stamp, for nearest-within-slop lookups."""
-
-    def __init__(self, items: list[Stamped]) -> None:
-        self.items = sorted(items, key=lambda s: s.stamp_ns)
-        self.stamps = [s.stamp_ns for s in self.items]
-
-    def nearest(self, stamp_ns: int, slop_ns: int) -> Any | None:
-        i = bisect.bisect_left(self.stamps, stamp_ns)
-        candidates = [j for j in (i - 1, i) if 0 <= j < len(self.items)]
-        if not candidates:
-            return None
-        best = min(candidates, key=lambda j: abs(self.stamps[j] - stamp_ns))
-        return self.items[best].msg if abs(self.stamps[best] - stamp_ns) <= slop_ns else None
-
-    def add(self, item: Stamped, keep: int) -> None:
-        """Insert in stamp order and keep only the newest `keep` (live pairing: a rolling window)."""
-        i = bisect.bisect_right(self.stamps, item.stamp_ns)
-        self.items.insert(i, item)
-        self.stamps.insert(i, item.stamp_ns)
-        del self.items[:-keep], self.stamps[:-keep]
-
-    @property
-    def newest_ns(self) -> int | None:
-        return self.stamps[-1] if self.stamps else None
-
-
-def _topics_of_types(reader: Reader, msgtypes: tuple[str, ...]) -> list[str]:
-    return sorted({c.topic for c in reader.connections if c.msgtype in msgtypes})
-
-
-def choose_topics(reader: Reader, cfg: BagConfig) -> tuple[str, str | None, str | None]:
-    """(image, camera_info or None, detections or None) topics, from the config or the bag."""
-    present = {c.topic: c.msgtype for c in reader.connections}
-    image_topics = _topics_of_types(reader, (IMAGE, COMPRESSED_IMAGE))
-    if cfg.image_topic:
-        if present.get(cfg.image_topic) not in (IMAGE, COMPRESSED_IMAGE):
-            raise BagError(
-                f"image topic {cfg.image_topic} is not an Image/CompressedImage topic of the bag; "
-                f"image topics there: {image_topics or 'none'}"
-            )
-        image = cfg.image_topic
-    elif len(image_topics) == 1:
-        image = image_topics[0]
-    else:
-        raise BagError(
-            f"the bag has {len(image_topics)} image topics {image_topics}: choose one with --image-topic"
-        )
-
-    info_topics = _topics_of_types(reader, (CAMERA_INFO,))
-    sibling = image.rsplit("/", 1)[0] + "/camera_info"
-    if cfg.camera_info_topic:
-        if present.get(cfg.camera_info_topic) != CAMERA_INFO:
-            raise BagError(
-                f"camera info topic {cfg.camera_info_topic} is not a CameraInfo topic of the bag; "
-                f"CameraInfo topics there: {info_topics or 'none'}"
-            )
-        info: str | None = cfg.camera_info_topic
-    elif sibling in info_topics:
-        info = sibling
-    elif len(info_topics) == 1:
-        info = info_topics[0]
-    elif not info_topics and cfg.use_default_intrinsics:
-        info = None
-    else:
-        raise BagError(
-            f"cannot tell which CameraInfo topic belongs to {image} (found {info_topics or 'none'}): "
-            "pass --camera-info-topic, or --default-intrinsics to use HMR 2.0's focal guess"
-        )
-
-    det_topics = _topics_of_types(reader, (DETECTION_2D_ARRAY,))
-    if cfg.detections_topic == "none":
-        detections = None
-    elif cfg.detections_topic:
-        if present.get(cfg.detections_topic) != DETECTION_2D_ARRAY:
-            raise BagError(
-                f"detections topic {cfg.detections_topic} is not a vision_msgs/Detection2DArray "
-                f"topic of the bag; Detection2DArray topics there: {det_topics or 'none'}"
-            )
-        detections = cfg.detections_topic
-    else:
-        detections = det_topics[0] if len(det_topics) == 1 else None
-    return image, info, detections
-
-
-@dataclass
 class _BagCamera:
     """One camera of the run: its topics, its CameraInfo index and its own pipeline."""
 
     topics: CameraInput
     infos: StampIndex | None
     pipeline: FrameProcessor
-
-
-def choose_cameras(reader: Reader, cfg: BagConfig) -> list[tuple[CameraInput, str | None]]:
-    """(camera, CameraInfo topic or None) per camera: the `cameras` list, or the one camera of
-    `choose_topics`."""
-    listed = parse_cameras(cfg.cameras)
-    if not listed:
-        image, info, _ = choose_topics(reader, cfg)
-        return [(CameraInput("", image, info or ""), info)]
-    if cfg.detections_topic not in ("", "none"):
-        raise BagError("detections_topic works with one camera; leave it empty with --cameras")
-    present = {c.topic: c.msgtype for c in reader.connections}
-    for camera in listed:
-        if present.get(camera.image_topic) not in (IMAGE, COMPRESSED_IMAGE):
-            raise BagError(f"camera {camera.name}: {camera.image_topic} is not an image topic of the bag")
-        if present.get(camera.camera_info_topic) != CAMERA_INFO and not cfg.use_default_intrinsics:
-            raise BagError(
-                f"camera {camera.name}: {camera.camera_info_topic} is not a CameraInfo topic of the bag "
-                "(or pass --default-intrinsics)"
-            )
-    return [
-        (c, c.camera_info_topic if present.get(c.camera_info_topic) == CAMERA_INFO else None) for c in listed
-    ]
 
 
 class BagProcessor:

@@ -13,8 +13,8 @@ import cv2
 import numpy as np
 
 from fasthmr_ros.pipeline.result import CameraIntrinsics
-from fasthmr_ros.ros.convert import header
-from fasthmr_ros.ros.typestore import CAMERA_INFO, COMPRESSED_IMAGE, IMAGE, get_typestore
+from fasthmr_ros.ros.messages.convert import header
+from fasthmr_ros.ros.messages.typestore import CAMERA_INFO, COMPRESSED_IMAGE, IMAGE, get_typestore
 
 LOG_DELAY_NS = 2_000_000  # capture -> recorder, as a real driver would show
 

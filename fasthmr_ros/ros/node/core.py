@@ -39,14 +39,10 @@ from fasthmr_ros.pipeline.core import Pipeline
 from fasthmr_ros.pipeline.images import decode_image_message
 from fasthmr_ros.pipeline.multi_camera import CameraFrame, process_cameras
 from fasthmr_ros.pipeline.result import FrameResult
-from fasthmr_ros.ros import convert
-from fasthmr_ros.ros.cameras import camera_inputs
-from fasthmr_ros.ros.hri import TRACKED_TOPIC, body_id, body_transforms, hri_messages, tracked_msg
-from fasthmr_ros.ros.markers import MarkerStyle, frame_markers
-from fasthmr_ros.ros.node_params import RUNTIME_PARAMETERS, ParameterError, check_value, vertices_needed
-from fasthmr_ros.ros.tf_buffer import TfBuffer, express_in
-from fasthmr_ros.ros.transport.base import DEFAULT, LATCHED, Publisher, Transport
-from fasthmr_ros.ros.typestore import (
+from fasthmr_ros.ros.messages import convert
+from fasthmr_ros.ros.messages.hri import TRACKED_TOPIC, body_id, body_transforms, hri_messages, tracked_msg
+from fasthmr_ros.ros.messages.markers import MarkerStyle, frame_markers
+from fasthmr_ros.ros.messages.typestore import (
     HUMAN_MESH_ARRAY,
     IDS_LIST,
     MARKER_ARRAY,
@@ -54,6 +50,10 @@ from fasthmr_ros.ros.typestore import (
     TF_MESSAGE,
     get_typestore,
 )
+from fasthmr_ros.ros.node.cameras import camera_inputs
+from fasthmr_ros.ros.node.params import RUNTIME_PARAMETERS, ParameterError, check_value, vertices_needed
+from fasthmr_ros.ros.tf_buffer import TfBuffer, express_in
+from fasthmr_ros.ros.transport.base import DEFAULT, LATCHED, Publisher, Transport
 from fasthmr_ros.runtime.select import BackendChoice
 
 DIAGNOSTIC_ARRAY = "diagnostic_msgs/msg/DiagnosticArray"

@@ -20,8 +20,8 @@ from rosbags.typesys import get_typestore as _rosbags_typestore
 from rosbags.typesys.store import Typestore
 
 from fasthmr_ros.errors import FastHMRError
-from fasthmr_ros.ros.hri_msgs_defs import HRI_MSGS
-from fasthmr_ros.ros.vision_msgs_defs import VISION_MSGS
+from fasthmr_ros.ros.messages.hri_msgs_defs import HRI_MSGS
+from fasthmr_ros.ros.messages.vision_msgs_defs import VISION_MSGS
 
 # The ROS package our interfaces belong to (the package.xml that runs rosidl on msg/).
 MSG_PACKAGE = "fasthmr_ros"
@@ -53,9 +53,9 @@ def msg_dirs() -> list[Path]:
     - `<prefix>/share/fasthmr_ros/msg/` of every ROS 2 install prefix (colcon installs msg/
       there; the symlink above does not survive CMake's install of the Python tree).
     """
-    here = Path(__file__).resolve().parent
+    ros = Path(__file__).resolve().parents[1]  # fasthmr_ros/ros/
     prefixes = [Path(p) for p in os.environ.get("AMENT_PREFIX_PATH", "").split(os.pathsep) if p]
-    return [here / "msg", here.parents[1] / "msg", *(p / "share" / MSG_PACKAGE / "msg" for p in prefixes)]
+    return [ros / "msg", ros.parents[1] / "msg", *(p / "share" / MSG_PACKAGE / "msg" for p in prefixes)]
 
 
 def msg_dir() -> Path:

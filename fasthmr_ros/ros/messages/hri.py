@@ -22,9 +22,9 @@ from scipy.spatial.transform import Rotation
 
 from fasthmr_ros.models.joints import JOINT_NAMES, PELVIS_INDEX, SMPL_JOINT_NAMES
 from fasthmr_ros.pipeline.result import FrameResult, PersonResult
-from fasthmr_ros.ros import convert
-from fasthmr_ros.ros.hri_msgs_defs import SKELETON2D_POINTS
-from fasthmr_ros.ros.typestore import (
+from fasthmr_ros.ros.messages import convert
+from fasthmr_ros.ros.messages.hri_msgs_defs import SKELETON2D_POINTS
+from fasthmr_ros.ros.messages.typestore import (
     DEFAULT_STORE,
     IDS_LIST,
     JOINT_STATE,

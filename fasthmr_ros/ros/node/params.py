@@ -13,7 +13,7 @@ from typing import Any
 
 from fasthmr_ros.config import NodeConfig
 from fasthmr_ros.errors import FastHMRError
-from fasthmr_ros.ros.cameras import camera_inputs
+from fasthmr_ros.ros.node.cameras import camera_inputs
 
 
 class ParameterError(FastHMRError):

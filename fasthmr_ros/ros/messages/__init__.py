@@ -1,0 +1,25 @@
+"""Message definitions (this package's .msg files plus the vision_msgs / hri_msgs we use, in one
+rosbags typestore) and the builders that turn pipeline results into messages."""
+
+from fasthmr_ros.ros.messages.convert import (
+    camera_from_info,
+    detections_from_msg,
+    frame_to_msg,
+    header,
+    time_to_ns,
+)
+from fasthmr_ros.ros.messages.markers import MarkerStyle, frame_markers
+from fasthmr_ros.ros.messages.typestore import DEFAULT_STORE, STORES, get_typestore
+
+__all__ = [
+    "DEFAULT_STORE",
+    "STORES",
+    "MarkerStyle",
+    "camera_from_info",
+    "detections_from_msg",
+    "frame_markers",
+    "frame_to_msg",
+    "get_typestore",
+    "header",
+    "time_to_ns",
+]
