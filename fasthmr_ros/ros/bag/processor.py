@@ -44,7 +44,7 @@ from fasthmr_ros.pipeline.detection import Detection
 from fasthmr_ros.pipeline.images import decode_image_message
 from fasthmr_ros.pipeline.result import CameraIntrinsics, FrameResult
 from fasthmr_ros.ros.bag.summary import MAX_EXAMPLES, BagSummary
-from fasthmr_ros.ros.bag.topics import BagError, choose_cameras, choose_topics
+from fasthmr_ros.ros.bag.topics import BagError, absolute_outputs, choose_cameras, choose_topics
 from fasthmr_ros.ros.messages import convert
 from fasthmr_ros.ros.messages.hri import TRACKED_TOPIC, body_id, body_transforms, hri_messages, tracked_msg
 from fasthmr_ros.ros.messages.markers import MarkerStyle, frame_markers
@@ -145,6 +145,7 @@ class BagProcessor:
         self.template_vertices = template_vertices
         self.on_frame = on_frame
         self.progress = progress
+        self.outputs = absolute_outputs(cfg.outputs)
         self.store = cfg.messages.ros_store
         self.typestore = get_typestore(self.store)
         self.style = MarkerStyle(lifetime_s=cfg.messages.marker_lifetime_s)
@@ -259,7 +260,7 @@ class BagProcessor:
 
         Topics that cannot be declared (unknown type, no definition) or that this run writes
         itself are not copied; the summary names them."""
-        ours = set(vars(self.cfg.outputs).values())
+        ours = set(vars(self.outputs).values())
         out: dict[int, Connection] = {}
         made: dict[tuple[str, str], Connection] = {}
         for conn in reader.connections:
@@ -290,7 +291,7 @@ class BagProcessor:
         cameras: dict[str, _BagCamera],
         detections: StampIndex | None,
     ) -> None:
-        topics = self.cfg.outputs
+        topics = self.outputs
         for cam in cameras.values():
             for topic, msgtype in ((topics.humans, HUMAN_MESH_ARRAY), (topics.markers, MARKER_ARRAY)):
                 self._output(writer, cam.topics.output(topic), msgtype)
@@ -334,7 +335,7 @@ class BagProcessor:
         self.summary.frames_out += 1
         self.summary.persons += len(frame.persons)
         self.summary.max_persons = max(self.summary.max_persons, len(frame.persons))
-        messages, topics = self.cfg.messages, self.cfg.outputs
+        messages, topics = self.cfg.messages, self.outputs
         placed = self._in_target_frame(frame)
         humans = convert.frame_to_msg(placed, messages.publish_vertices, self.store)
         humans_topic, markers_topic = cam.topics.output(topics.humans), cam.topics.output(topics.markers)

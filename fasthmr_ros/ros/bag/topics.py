@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from rosbags.rosbag2 import Reader
 
-from fasthmr_ros.config import BagConfig
+from fasthmr_ros.config import BagConfig, OutputTopicsConfig
 from fasthmr_ros.errors import FastHMRError
 from fasthmr_ros.ros.messages.typestore import CAMERA_INFO, COMPRESSED_IMAGE, DETECTION_2D_ARRAY, IMAGE
 from fasthmr_ros.ros.node.cameras import CameraInput, parse_cameras
@@ -94,3 +94,9 @@ def choose_cameras(reader: Reader, cfg: BagConfig) -> list[tuple[CameraInput, st
     return [
         (c, c.camera_info_topic if present.get(c.camera_info_topic) == CAMERA_INFO else None) for c in listed
     ]
+
+
+def absolute_outputs(outputs: OutputTopicsConfig) -> OutputTopicsConfig:
+    """The output topics as the bag names them: a bag has no namespace, so relative names
+    resolve in /."""
+    return OutputTopicsConfig(**{key: "/" + topic.lstrip("/") for key, topic in vars(outputs).items()})
