@@ -21,8 +21,7 @@ from collections.abc import Callable
 import numpy as np
 
 from fasthmr_ros.pipeline.result import CameraIntrinsics, FrameResult, PersonResult
-from fasthmr_ros.ros.bag.input import image_message
-from fasthmr_ros.ros.messages.convert import frame_to_msg
+from fasthmr_ros.ros.messages.builders import frame_to_msg, image_message
 from fasthmr_ros.ros.messages.markers import frame_markers
 from fasthmr_ros.ros.messages.typestore import HUMAN_MESH_ARRAY, IMAGE, get_typestore
 from fasthmr_ros.ros.transport.base import DEFAULT

@@ -17,9 +17,8 @@ from fasthmr_ros.models.default import resolve_body_model, resolve_model
 from fasthmr_ros.pipeline.core import Pipeline
 from fasthmr_ros.pipeline.estimator import MeshEstimator
 from fasthmr_ros.pipeline.result import CameraIntrinsics
-from fasthmr_ros.ros.bag.input import camera_info_message, image_message
 from fasthmr_ros.ros.bag.processor import BAG_VERSION, BagProcessor
-from fasthmr_ros.ros.messages.convert import time_to_ns
+from fasthmr_ros.ros.messages.builders import camera_info_message, image_message, time_to_ns
 from fasthmr_ros.ros.messages.typestore import CAMERA_INFO, HUMAN_MESH_ARRAY, IMAGE, TF_MESSAGE
 from fasthmr_ros.ros.messages.typestore import get_typestore as our_typestore
 from tests.test_tf_buffer import stamped as transform

@@ -14,7 +14,7 @@ from cyclonedds.builtin import BuiltinDataReader, BuiltinTopicDcpsPublication
 from cyclonedds.qos import Policy
 
 from fasthmr_ros.pipeline.result import CameraIntrinsics, FrameResult, PersonResult
-from fasthmr_ros.ros.messages.convert import frame_to_msg, header, mesh_msg
+from fasthmr_ros.ros.messages.builders import frame_to_msg, header, mesh_msg
 from fasthmr_ros.ros.messages.markers import frame_markers
 from fasthmr_ros.ros.messages.typestore import (
     CAMERA_INFO,

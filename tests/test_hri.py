@@ -7,11 +7,11 @@ from scipy.spatial.transform import Rotation
 
 from fasthmr_ros.models.joints import JOINT_NAMES
 from fasthmr_ros.pipeline.result import CameraIntrinsics, FrameResult, PersonResult
+from fasthmr_ros.ros.messages.builders import body_transforms
 from fasthmr_ros.ros.messages.hri import (
     JOINT_STATE_NAMES,
     TRACKED_TOPIC,
     body_id,
-    body_transforms,
     hri_messages,
     tracked_msg,
 )

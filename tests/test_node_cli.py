@@ -17,7 +17,7 @@ from fasthmr_ros.cli import node as node_cli
 from fasthmr_ros.cli.main import main
 from fasthmr_ros.errors import FastHMRError
 from fasthmr_ros.pipeline.result import CameraIntrinsics
-from fasthmr_ros.ros.bag.input import camera_info_message, image_message
+from fasthmr_ros.ros.messages.builders import camera_info_message, image_message
 from fasthmr_ros.ros.messages.typestore import CAMERA_INFO, HUMAN_MESH_ARRAY, IMAGE
 from fasthmr_ros.ros.transport.base import DEFAULT
 from fasthmr_ros.ros.transport.dds import DdsTransport

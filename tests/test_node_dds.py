@@ -17,17 +17,17 @@ import pytest
 
 from fasthmr_ros.config import NodeConfig
 from fasthmr_ros.pipeline.result import CameraIntrinsics
-from fasthmr_ros.ros.bag.input import camera_info_message, image_message
-from fasthmr_ros.ros.messages.convert import time_to_ns
+from fasthmr_ros.ros.messages.builders import camera_info_message, image_message, time_to_ns
 from fasthmr_ros.ros.messages.typestore import (
     CAMERA_INFO,
+    DIAGNOSTIC_ARRAY,
     HUMAN_MESH_ARRAY,
     IMAGE,
     MARKER_ARRAY,
     MESH,
+    TF_MESSAGE,
     get_typestore,
 )
-from fasthmr_ros.ros.node.core import DIAGNOSTIC_ARRAY, TF_MESSAGE
 from fasthmr_ros.ros.node.dds_node import DdsNode
 from fasthmr_ros.ros.node.params import ParameterError
 from fasthmr_ros.ros.node.setup import LoadedPipeline, load_pipeline

@@ -10,7 +10,7 @@ import numpy as np
 
 from fasthmr_ros.config import NodeConfig
 from fasthmr_ros.pipeline.result import CameraIntrinsics
-from fasthmr_ros.ros.bag.input import camera_info_message, image_message
+from fasthmr_ros.ros.messages.builders import camera_info_message, image_message
 from fasthmr_ros.ros.messages.typestore import CAMERA_INFO, IMAGE
 from fasthmr_ros.ros.node.dds_node import DdsNode
 from fasthmr_ros.ros.node.inputs import input_qos

@@ -13,10 +13,10 @@ from typing import Any
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from fasthmr_ros.ros.bag.input import camera_info_message, image_message
-from fasthmr_ros.ros.messages.convert import time_to_ns
+from fasthmr_ros.ros.messages.builders import camera_info_message, image_message, time_to_ns
 from fasthmr_ros.ros.messages.typestore import (
     CAMERA_INFO,
+    DIAGNOSTIC_ARRAY,
     HUMAN_MESH_ARRAY,
     IDS_LIST,
     IMAGE,
@@ -25,7 +25,6 @@ from fasthmr_ros.ros.messages.typestore import (
     SKELETON_2D,
     TF_MESSAGE,
 )
-from fasthmr_ros.ros.node.core import DIAGNOSTIC_ARRAY
 from fasthmr_ros.ros.node.dds_node import DdsNode
 from fasthmr_ros.ros.node.setup import LoadedPipeline
 from fasthmr_ros.ros.transport.base import DEFAULT, LATCHED

@@ -128,7 +128,7 @@ def measure_split(
     store: str = "jazzy",
 ) -> dict[str, Any]:
     """Median milliseconds per stage and in total, per person count, model time excluded."""
-    from fasthmr_ros.ros.messages.convert import frame_to_msg
+    from fasthmr_ros.ros.messages.builders import frame_to_msg
     from fasthmr_ros.ros.messages.typestore import HUMAN_MESH_ARRAY, get_typestore
 
     if estimator is None:

@@ -39,7 +39,7 @@ def rss_mb() -> float:
 
 def publish_camera(domain: int, seconds: float, width: int, height: int, rate_hz: float) -> None:
     """Child process: a synthetic camera (moving gradient) with its CameraInfo, stamped at send time."""
-    from fasthmr_ros.ros.bag.input import camera_info_message, image_message
+    from fasthmr_ros.ros.messages.builders import camera_info_message, image_message
     from fasthmr_ros.ros.messages.typestore import CAMERA_INFO, IMAGE
     from fasthmr_ros.ros.transport.base import DEFAULT
     from fasthmr_ros.ros.transport.dds import DdsTransport

@@ -45,8 +45,8 @@ from fasthmr_ros.pipeline.images import decode_image_message
 from fasthmr_ros.pipeline.result import CameraIntrinsics, FrameResult
 from fasthmr_ros.ros.bag.summary import MAX_EXAMPLES, BagSummary
 from fasthmr_ros.ros.bag.topics import BagError, absolute_outputs, choose_cameras, choose_topics
-from fasthmr_ros.ros.messages import convert
-from fasthmr_ros.ros.messages.hri import TRACKED_TOPIC, body_id, body_transforms, hri_messages, tracked_msg
+from fasthmr_ros.ros.messages import builders
+from fasthmr_ros.ros.messages.hri import TRACKED_TOPIC, body_id, hri_messages, tracked_msg
 from fasthmr_ros.ros.messages.markers import MarkerStyle, frame_markers
 from fasthmr_ros.ros.messages.typestore import (
     CAMERA_INFO,
@@ -215,7 +215,7 @@ class BagProcessor:
             except Exception:  # a corrupt record: counted, never fatal
                 self.summary.unreadable[topic] += 1
                 continue
-            items.append(Stamped(convert.time_to_ns(msg.header.stamp), bytes(raw)))
+            items.append(Stamped(builders.time_to_ns(msg.header.stamp), bytes(raw)))
         return StampIndex(items)
 
     def _read_tf(self, reader: Reader) -> None:
@@ -304,7 +304,7 @@ class BagProcessor:
             if conn.topic == "/tf" and conn.msgtype == TF_MESSAGE:
                 self._connections["/tf"] = conn
         if self.faces is not None:
-            mesh = convert.mesh_msg(self.faces, self.template_vertices, self.store)
+            mesh = builders.mesh_msg(self.faces, self.template_vertices, self.store)
             writer.write(mesh_conn, reader.start_time, self.typestore.serialize_cdr(mesh, MESH))
         n_images = sum(c.msgcount for c in reader.connections if c.topic in cameras)
         bar = tqdm(total=n_images, unit="frame", desc="fasthmr bag", disable=not self.progress)
@@ -337,7 +337,7 @@ class BagProcessor:
         self.summary.max_persons = max(self.summary.max_persons, len(frame.persons))
         messages, topics = self.cfg.messages, self.outputs
         placed = self._in_target_frame(frame)
-        humans = convert.frame_to_msg(placed, messages.publish_vertices, self.store)
+        humans = builders.frame_to_msg(placed, messages.publish_vertices, self.store)
         humans_topic, markers_topic = cam.topics.output(topics.humans), cam.topics.output(topics.markers)
         yield humans_topic, HUMAN_MESH_ARRAY, self.typestore.serialize_cdr(humans, HUMAN_MESH_ARRAY)
         markers = frame_markers(placed, self.faces, messages.mesh_markers, self.style, self.store)
@@ -368,11 +368,11 @@ class BagProcessor:
         for topic, msgtype, msg in hri_messages(frame, ids, image_frame_id, self.store):
             yield topic, msgtype, self.typestore.serialize_cdr(msg, msgtype)
         if frame.persons:
-            tf = body_transforms(frame, [BODY_FRAME_PREFIX + i for i in ids], self.store)
+            tf = builders.body_transforms(frame, [BODY_FRAME_PREFIX + i for i in ids], self.store)
             yield (
                 "/tf",
                 TF_MESSAGE,
-                self.typestore.serialize_cdr(self.typestore.types[TF_MESSAGE](transforms=tf), TF_MESSAGE),
+                self.typestore.serialize_cdr(builders.tf_message(tf, self.store), TF_MESSAGE),
             )
 
     def _process(
@@ -380,7 +380,7 @@ class BagProcessor:
     ) -> tuple[FrameResult, np.ndarray]:
         try:
             image_msg = self.typestore.deserialize_cdr(raw, conn.msgtype)
-            stamp = convert.time_to_ns(image_msg.header.stamp)
+            stamp = builders.time_to_ns(image_msg.header.stamp)
             frame_id = image_msg.header.frame_id
         except Exception as exc:  # foreign bytes: any parse failure is this record's problem only
             raise _SkipFrameError("corrupt_record", f"{type(exc).__name__}: {exc}") from exc
@@ -397,7 +397,7 @@ class BagProcessor:
             if det_raw is None:
                 raise _SkipFrameError("no_detections", f"image stamp {stamp} ns", rgb)
             try:
-                dets = convert.detections_from_msg(
+                dets = builders.detections_from_msg(
                     self.typestore.deserialize_cdr(det_raw, DETECTION_2D_ARRAY)
                 )
             except InputError as exc:
@@ -420,7 +420,7 @@ class BagProcessor:
                 return default_intrinsics(width, height)
             raise _SkipFrameError("no_camera_info", f"image stamp {stamp} ns", rgb)
         try:
-            return convert.camera_from_info(
+            return builders.camera_from_info(
                 self.typestore.deserialize_cdr(info_raw, CAMERA_INFO), width, height
             )
         except InputError as exc:

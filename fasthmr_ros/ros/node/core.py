@@ -39,16 +39,16 @@ from fasthmr_ros.pipeline.core import Pipeline
 from fasthmr_ros.pipeline.images import decode_image_message
 from fasthmr_ros.pipeline.multi_camera import CameraFrame, process_cameras
 from fasthmr_ros.pipeline.result import FrameResult
-from fasthmr_ros.ros.messages import convert
-from fasthmr_ros.ros.messages.hri import TRACKED_TOPIC, body_id, body_transforms, hri_messages, tracked_msg
+from fasthmr_ros.ros.messages import builders
+from fasthmr_ros.ros.messages.hri import TRACKED_TOPIC, body_id, hri_messages, tracked_msg
 from fasthmr_ros.ros.messages.markers import MarkerStyle, frame_markers
 from fasthmr_ros.ros.messages.typestore import (
+    DIAGNOSTIC_ARRAY,
     HUMAN_MESH_ARRAY,
     IDS_LIST,
     MARKER_ARRAY,
     MESH,
     TF_MESSAGE,
-    get_typestore,
 )
 from fasthmr_ros.ros.node.cameras import camera_inputs
 from fasthmr_ros.ros.node.params import RUNTIME_PARAMETERS, ParameterError, check_value, vertices_needed
@@ -56,7 +56,6 @@ from fasthmr_ros.ros.tf_buffer import TfBuffer, express_in
 from fasthmr_ros.ros.transport.base import DEFAULT, LATCHED, Publisher, Transport
 from fasthmr_ros.runtime.select import BackendChoice
 
-DIAGNOSTIC_ARRAY = "diagnostic_msgs/msg/DiagnosticArray"
 TF_TOPIC = "/tf"
 DIAGNOSTICS_TOPIC = "/diagnostics"
 DIAGNOSTIC_NAME = "fasthmr: human mesh recovery"
@@ -132,6 +131,8 @@ class NodeCore:
         template_vertices: np.ndarray | None = None,
         with_tf: bool = True,
         logger: logging.Logger | None = None,
+        on_pending: Callable[[], None] | None = None,
+        unpaired: Callable[[], dict[str, int]] = dict,
     ) -> None:
         self.cfg = replace(cfg)
         self.pipeline = pipeline
@@ -146,7 +147,6 @@ class NodeCore:
         self.with_tf = with_tf
         self.log = logger or logging.getLogger("fasthmr.node")
         self.store = cfg.ros_store
-        self.types = get_typestore(self.store).types
         self._cond = threading.Condition()
         self._stopping = threading.Event()
         self._marker_cond = threading.Condition()
@@ -154,7 +154,7 @@ class NodeCore:
         self._marker_thread: threading.Thread | None = None
         self._pending: dict[int, FrameInput] = {}  # newest frame per camera
         # Called after each submit when there is no worker thread (rclpy: trigger a guard condition).
-        self.on_pending: Callable[[], None] | None = None
+        self.on_pending = on_pending
         self._running = False
         self._worker: threading.Thread | None = None
         self._diag_thread: threading.Thread | None = None
@@ -176,8 +176,8 @@ class NodeCore:
         self._newest_input: int | None = None
         self._last_output: int | None = None
         self._error_logged: set[str] = set()
-        # Images that never met their partners, by reason (the DDS front end's synchroniser).
-        self.unpaired: Callable[[], dict[str, int]] = dict
+        # Images that never met their partners, by reason (the front end's `NodeInputs`).
+        self.unpaired = unpaired
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self, worker: bool = True) -> None:
@@ -215,7 +215,7 @@ class NodeCore:
             self._publishers["hri:tracked"] = self.transport.advertise(TRACKED_TOPIC, IDS_LIST, DEFAULT)
         if self.with_tf:
             self._publishers["tf"] = self.transport.advertise(TF_TOPIC, TF_MESSAGE, DEFAULT)
-        self._publish("mesh", convert.mesh_msg(self.pipeline.faces, self.template_vertices, self.store))
+        self._publish("mesh", builders.mesh_msg(self.pipeline.faces, self.template_vertices, self.store))
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop taking frames, let the current one finish, discard the pending one."""
@@ -364,13 +364,13 @@ class NodeCore:
         except Exception as exc:  # cv_bridge raises its own types; all mean "unusable image"
             return self._reject("image_decode", exc)
         try:
-            camera = convert.camera_from_info(frame.camera_info, rgb.shape[1], rgb.shape[0])
+            camera = builders.camera_from_info(frame.camera_info, rgb.shape[1], rgb.shape[0])
         except Exception as exc:
             return self._reject("camera_info", exc)
         dets = None
         if frame.detections is not None:
             try:
-                dets = convert.detections_from_msg(frame.detections)
+                dets = builders.detections_from_msg(frame.detections)
             except Exception as exc:
                 return self._reject("detections", exc)
         return rgb, camera, dets
@@ -418,7 +418,7 @@ class NodeCore:
     def _publish_frame(self, camera_result: FrameResult, camera: int = 0) -> None:
         cfg = self.cfg
         result = self._placed(camera_result)
-        humans = convert.frame_to_msg(result, cfg.publish_vertices, self.store)
+        humans = builders.frame_to_msg(result, cfg.publish_vertices, self.store)
         if not self._publish(f"humans:{camera}", humans):
             return
         now = time.monotonic()
@@ -492,11 +492,11 @@ class NodeCore:
         """geometry_msgs/TransformStamped per person, child `<tf_prefix><body id>` of the frame
         the results are expressed in."""
         children = [f"{self.cfg.tf_prefix}{body}" for body in self.body_ids(result, camera)]
-        return body_transforms(result, children, self.store)
+        return builders.body_transforms(result, children, self.store)
 
     def _publish_tf(self, result: FrameResult, camera: int) -> None:
         if self.with_tf:
-            self._publish("tf", self.types[TF_MESSAGE](transforms=self.transforms(result, camera)))
+            self._publish("tf", builders.tf_message(self.transforms(result, camera), self.store))
 
     # -- statistics and diagnostics ----------------------------------------------------------
     def stats(self) -> NodeStats:
@@ -576,17 +576,11 @@ class NodeCore:
         return level, summary, values
 
     def diagnostics_msg(self) -> Any:
-        t = self.types
         level, summary, values = self.diagnostic_values()
-        status = t["diagnostic_msgs/msg/DiagnosticStatus"](
-            level=level,
-            name=DIAGNOSTIC_NAME,
-            message=summary,
-            hardware_id=self.backend.device if self.backend is not None else "",
-            values=[t["diagnostic_msgs/msg/KeyValue"](key=k, value=v) for k, v in values.items()],
+        hardware_id = self.backend.device if self.backend is not None else ""
+        return builders.diagnostics_message(
+            self.transport.now_ns(), level, DIAGNOSTIC_NAME, summary, hardware_id, values, self.store
         )
-        hdr = convert.header(self.transport.now_ns(), "", self.store)
-        return t[DIAGNOSTIC_ARRAY](header=hdr, status=[status])
 
     def _diagnostics_loop(self) -> None:
         period = 1.0 / self.cfg.diagnostics_rate_hz

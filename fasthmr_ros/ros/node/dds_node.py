@@ -43,6 +43,7 @@ class DdsNode:
             backend=self.loaded.backend,
             template_vertices=self.loaded.template_vertices,
             logger=log,
+            unpaired=lambda: self.inputs.unpaired(),
         )
         self.inputs = NodeInputs(cfg, self.core, self.transport)
 

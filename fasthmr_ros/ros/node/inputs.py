@@ -64,7 +64,6 @@ class NodeInputs:
             LivePairer(cfg.slop_s, bool(cfg.detections_topic), self._pair_handler(i))
             for i in range(len(core.cameras))
         ]
-        core.unpaired = self._unpaired
         self.active = False
         self._subscribed = False
 
@@ -84,7 +83,7 @@ class NodeInputs:
 
         return on_pair
 
-    def _unpaired(self) -> dict[str, int]:
+    def unpaired(self) -> dict[str, int]:
         """Unpaired images of every camera, by reason."""
         total: dict[str, int] = {}
         for pairer in self.pairers:

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from fasthmr_ros.ros.messages.convert import time_to_ns
+from fasthmr_ros.ros.messages.builders import time_to_ns
 
 SIDE_WINDOW = 60  # side messages kept per topic (2 s of 30 Hz CameraInfo)
 WAITING_IMAGES = 8  # images kept while their partners are missing

@@ -9,7 +9,7 @@ the code the DDS node runs too (docs/node.md has the table):
 - inputs: `NodeInputs` (QoS from the parameters, `LivePairer` instead of message_filters) over
   raw rclpy subscriptions, deserialised with rosbags; images decoded by `decode_image_message`
   (cv_bridge would need rclpy message objects);
-- outputs: our messages are built as rosbags objects (`fasthmr_ros.ros.messages.convert`), serialised
+- outputs: our messages are built as rosbags objects (`fasthmr_ros.ros.messages.builders`), serialised
   from this package's .msg files and published as CDR bytes through rclpy publishers of the
   generated types, so both transports send byte-identical messages;
 - diagnostics: `NodeCore`'s DiagnosticArray on /diagnostics (what diagnostic_updater publishes);
@@ -48,13 +48,14 @@ from fasthmr_ros.config import NodeConfig
 from fasthmr_ros.errors import FastHMRError
 from fasthmr_ros.ros.messages.hri import OUTPUT_TYPES as HRI_OUTPUT_TYPES
 from fasthmr_ros.ros.messages.typestore import (
+    DIAGNOSTIC_ARRAY,
     HUMAN_MESH_ARRAY,
     MARKER_ARRAY,
     MESH,
     STORES,
     TF_MESSAGE,
 )
-from fasthmr_ros.ros.node.core import DIAGNOSTIC_ARRAY, NodeCore
+from fasthmr_ros.ros.node.core import NodeCore
 from fasthmr_ros.ros.node.inputs import NodeInputs, input_types
 from fasthmr_ros.ros.node.params import SPECS, ParameterError, check_value
 from fasthmr_ros.ros.node.setup import load_pipeline
@@ -181,6 +182,8 @@ class FastHMRNode(LifecycleNode):
             template_vertices=loaded.template_vertices,
             with_tf=has_message(TF_MESSAGE),
             logger=logging.getLogger("fasthmr.node"),
+            on_pending=lambda: self._guard.trigger(),
+            unpaired=lambda: self.inputs.unpaired() if self.inputs is not None else {},
         )
         self.inputs = NodeInputs(cfg, self.core, self.transport)
         core = self.core
@@ -189,7 +192,6 @@ class FastHMRNode(LifecycleNode):
             core.process_pending()
 
         self._guard = self.create_guard_condition(process_pending, self._inference_group)
-        self.core.on_pending = self._guard.trigger
         b = loaded.backend
         self.get_logger().info(f"backend {b.backend} {b.precision} on {b.device}: {b.reason}")
         if loaded.pipeline.embedded:
