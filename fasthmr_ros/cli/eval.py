@@ -42,11 +42,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from fasthmr_ros.config import DecoderConfig, GenHMRConfig, MergingConfig, PipelineConfig, TrackerConfig
+    from fasthmr_ros.config import DecoderConfig, MergingConfig
     from fasthmr_ros.errors import InputError
-    from fasthmr_ros.evaluation import accuracy, mean_pose_of, run_pipeline
+    from fasthmr_ros.evaluation import accuracy, evaluation_pipeline, mean_pose_of, run_pipeline
     from fasthmr_ros.evaluation.report import plot, table
-    from fasthmr_ros.pipeline.core import build_pipeline
     from fasthmr_ros.samples.dataset import read_labelled_set
 
     if args.merged and args.checkpoint:
@@ -64,16 +63,7 @@ def run(args: argparse.Namespace) -> int:
     decoder = DecoderConfig(decoder=args.decoder)
     if args.decoder_model:
         setattr(decoder, f"{args.decoder}_model", args.decoder_model)
-    cfg = PipelineConfig(
-        checkpoint=args.merged or args.checkpoint,
-        smpl=args.smpl,
-        device=args.device,
-        detection="upstream",
-        max_persons=64,
-        min_box_size=1,
-        tracker=TrackerConfig(min_hits=1),
-    )
-    pipeline = build_pipeline(cfg, decoder, merging, GenHMRConfig())
+    pipeline = evaluation_pipeline(args.merged or args.checkpoint, args.smpl, args.device, decoder, merging)
     estimates = run_pipeline(pipeline, dataset, args.limit)
     body = pipeline.estimator.body
     report = accuracy(estimates, dataset, body, mean_pose_of(pipeline.estimator.model))
