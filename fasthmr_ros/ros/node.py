@@ -129,7 +129,7 @@ class RclpyTransport(Transport):
         return self.node.get_clock().now().nanoseconds
 
     def advertise(self, topic: str, msgtype: str, qos: QosProfile) -> RclpyPublisher:
-        publisher = self.node.create_publisher(message_class(msgtype), topic, _rclpy_qos(qos))
+        publisher: Any = self.node.create_publisher(message_class(msgtype), topic, _rclpy_qos(qos))
         self._endpoints.append(publisher)
         return RclpyPublisher(self, topic, msgtype, publisher)
 
@@ -278,7 +278,7 @@ class FastHMRNode(LifecycleNode):
             logger=logging.getLogger("fasthmr.node"),
         )
         self.inputs = NodeInputs(cfg, self.core, self.transport)
-        self._guard = self.create_guard_condition(self.core.process_pending, self._inference_group)
+        self._guard = self.create_guard_condition(self._process_pending, self._inference_group)
         self.core.on_pending = self._guard.trigger
         b = loaded.backend
         self.get_logger().info(f"backend {b.backend} {b.precision} on {b.device}: {b.reason}")
@@ -308,6 +308,11 @@ class FastHMRNode(LifecycleNode):
     def on_shutdown(self, state: State) -> TransitionCallbackReturn:
         self.release()
         return TransitionCallbackReturn.SUCCESS
+
+    def _process_pending(self) -> None:
+        """Guard-condition callback (rclpy wants one that returns nothing)."""
+        if self.core is not None:
+            self.core.process_pending()
 
     def release(self) -> None:
         """Stop the worker and drop every endpoint (cleanup, shutdown, or the process ending)."""
