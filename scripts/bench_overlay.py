@@ -1,18 +1,17 @@
 """Time `render_meshes` at 1280x720 on one thread: median wall and CPU time over repeats.
 
-Run: OMP_NUM_THREADS=1 /work/venv/bin/python scripts/bench_overlay.py
+Run: OMP_NUM_THREADS=1 .venv/bin/python scripts/bench_overlay.py [--json OUT.json]
 """
 
 from __future__ import annotations
 
-import sys
+import argparse
+import json
+import os
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from fasthmr_ros.samples.scene import sample_camera, sample_motion, standin_body_model
 from fasthmr_ros.viz.overlay import render_meshes
@@ -29,6 +28,10 @@ def _median_ms(fn, repeats: int = 15) -> tuple[float, float]:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", help="also write the figures here")
+    args = parser.parse_args()
+    rows: list[dict[str, float | str]] = []
     torch.set_num_threads(1)
     K = sample_camera(1280, 720)
     image = np.full((720, 1280, 3), 90, np.uint8)
@@ -46,9 +49,20 @@ def main() -> None:
         tall = np.ptp(v[:, 1]) * K[1, 1] / z
         wall, cpu = _median_ms(lambda v=v: render_meshes(image, [(v, model.faces)], K))
         print(f"1 body at {z} m (~{tall:.0f} px tall): wall {wall:.1f} ms, cpu {cpu:.1f} ms")
+        rows.append({"scene": f"1 body at {z} m", "height_px": round(float(tall)), "wall_ms": wall})
+        rows[-1]["cpu_ms"] = cpu
     meshes = [(verts[i] + motion.transl[0, i], model.faces) for i in range(3)]
     wall, cpu = _median_ms(lambda: render_meshes(image, meshes, K))
     print(f"3 bodies (sample_motion seed 0, frame 0): wall {wall:.1f} ms, cpu {cpu:.1f} ms")
+    rows.append({"scene": "3 bodies (sample_motion seed 0, frame 0)", "wall_ms": wall, "cpu_ms": cpu})
+    if args.json:
+        report = {
+            "command": "OMP_NUM_THREADS=1 .venv/bin/python scripts/bench_overlay.py --json " + args.json,
+            "load_average_1min": os.getloadavg()[0],
+            "rows": rows,
+        }
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump(report, f, indent=1)
 
 
 if __name__ == "__main__":

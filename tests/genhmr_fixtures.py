@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import torch
+from scipy.spatial.transform import Rotation
 
 from fasthmr_ros.config import GenHMRTokenizerConfig, GenHMRTransformerConfig
 from fasthmr_ros.decoders.genhmr.masked_transformer import MaskedPoseTransformer
 from fasthmr_ros.decoders.genhmr.tokenizer import PoseTokenizer
-from fasthmr_ros.models.rotation import axis_angle_to_rotmat
 
 TINY_TOKENIZER = GenHMRTokenizerConfig(
     num_tokens=8, codebook_size=64, code_dim=16, hidden_dim=48, num_res_blocks=2
@@ -32,7 +32,9 @@ def tiny_models(seed: int = 0) -> tuple[PoseTokenizer, MaskedPoseTransformer]:
 def synthetic_poses(count: int, basis: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     """(count, 21, 3, 3) poses on a low-dimensional manifold: axis-angle = basis @ z, z ~ N(0, I)."""
     z = torch.randn(count, basis.shape[1], generator=generator)
-    return axis_angle_to_rotmat((z @ basis.T).reshape(count, 21, 3))
+    rotvecs = (z @ basis.T).reshape(-1, 3).double().numpy()
+    rotations = torch.as_tensor(Rotation.from_rotvec(rotvecs).as_matrix(), dtype=torch.float32)
+    return rotations.reshape(count, 21, 3, 3)
 
 
 def pose_basis(dims: int = 4, scale: float = 0.25, seed: int = 0) -> torch.Tensor:

@@ -1,7 +1,7 @@
 """Test helpers: a literal re-statement of the official HMR 2.0 forward pass over a state dict,
 and Lightning-style checkpoint files with the official layout.
 
-The reference forward follows REFERENCE.md §1.1-1.2 operation by operation with plain tensor
+The reference forward follows docs/model.md operation by operation with plain tensor
 ops (explicit softmax attention, no SDPA), so it checks our modules' structure and numerics
 independently of how they are written.
 """

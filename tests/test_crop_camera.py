@@ -1,4 +1,4 @@
-"""Crop geometry and the camera round trip (REFERENCE.md §1.3)."""
+"""Crop geometry and the camera round trip (docs/camera.md)."""
 
 from __future__ import annotations
 

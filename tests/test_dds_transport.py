@@ -86,7 +86,7 @@ def test_image_round_trip_is_byte_exact(domain: int) -> None:
     """Reliable publisher, sensor-data (best effort) subscriber: what rclpy camera nodes do."""
     received = Inbox()
     with DdsTransport(domain) as pub_side, DdsTransport(domain) as sub_side:
-        sub_side.subscribe_cdr("/camera/image_raw", IMAGE, received, SENSOR_DATA)
+        sub_side._reader("/camera/image_raw", IMAGE, SENSOR_DATA, received)  # raw CDR beneath subscribe
         publisher = pub_side.advertise("/camera/image_raw", IMAGE, DEFAULT)
         msg = image_msg(height=7, width=11)  # 231 bytes of pixels: the CDR length is not a multiple of 4
         sent = bytes(TS.serialize_cdr(msg, IMAGE))
@@ -211,7 +211,7 @@ def test_serialised_markers_publish_as_bytes(domain: int) -> None:
     received = Inbox()
     raw = frame_markers(_frame())
     with DdsTransport(domain) as pub_side, DdsTransport(domain) as sub_side:
-        sub_side.subscribe_cdr("/fasthmr/markers", MARKER_ARRAY, received, DEFAULT)
+        sub_side._reader("/fasthmr/markers", MARKER_ARRAY, DEFAULT, received)  # raw CDR beneath subscribe
         publisher = pub_side.advertise("/fasthmr/markers", MARKER_ARRAY, DEFAULT)
         got = publish_until(received, lambda: publisher.publish(raw))
     assert got and got[0] == raw

@@ -13,13 +13,13 @@ from fasthmr_ros.cli import extract_features, train_decoder
 from fasthmr_ros.decoders.data import read_feature_sequence, synthetic_clips, write_amass
 from fasthmr_ros.decoders.diffusion import evaluate
 from fasthmr_ros.decoders.diffusion.model import load_diffusion_model, load_vae
-from fasthmr_ros.decoders.extract import extract_sequence, read_labels
 from fasthmr_ros.errors import InputError
 from fasthmr_ros.models.body_model import BodyModel
 from fasthmr_ros.models.default import embedded_default_model
 from fasthmr_ros.models.standin import ensure_standin_assets
 from fasthmr_ros.pipeline.crop import crop_persons
 from fasthmr_ros.pipeline.estimator import MeshEstimator
+from fasthmr_ros.pipeline.extract import extract_sequence, read_labels
 
 
 def _parse(module, argv: list[str]) -> argparse.Namespace:

@@ -6,8 +6,7 @@ import pytest
 import torch
 from eclm_fixtures import DEPTH, constructed_model
 
-from fasthmr_ros.errors import CheckpointError
-from fasthmr_ros.merging.eclm import (
+from fasthmr_ros.eclm.merge import (
     Calibration,
     CalibrationError,
     CalibrationEvaluator,
@@ -17,6 +16,7 @@ from fasthmr_ros.merging.eclm import (
     merge_parameters,
     mpjpe_mm,
 )
+from fasthmr_ros.errors import CheckpointError
 from fasthmr_ros.models.body_model import BodyModel
 from fasthmr_ros.models.checkpoint import load_model, save_checkpoint
 from fasthmr_ros.models.standin import write_standin_j19, write_standin_smpl

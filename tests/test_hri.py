@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial.transform import Rotation
 
+from fasthmr_ros.models.joints import JOINT_NAMES
 from fasthmr_ros.pipeline.result import CameraIntrinsics, FrameResult, PersonResult
 from fasthmr_ros.ros.hri import (
     JOINT_STATE_NAMES,
@@ -14,7 +15,6 @@ from fasthmr_ros.ros.hri import (
     hri_messages,
     tracked_msg,
 )
-from fasthmr_ros.ros.joint_names import JOINT_NAMES
 from fasthmr_ros.ros.typestore import IDS_LIST, JOINT_STATE, REGION_OF_INTEREST, SKELETON_2D, get_typestore
 
 TS = get_typestore()

@@ -12,8 +12,8 @@ import torch
 from eclm_fixtures import DEPTH, constructed_model
 
 from fasthmr_ros.cli.main import main
-from fasthmr_ros.merging.calibration import load_calibration
-from fasthmr_ros.merging.eclm import CalibrationError
+from fasthmr_ros.eclm.calibration import load_calibration
+from fasthmr_ros.eclm.merge import CalibrationError
 from fasthmr_ros.models.body_model import BodyModel
 from fasthmr_ros.models.checkpoint import load_model, save_checkpoint
 from fasthmr_ros.models.standin import write_standin_smpl
@@ -150,7 +150,7 @@ def test_bench_reports_every_variant(tmp_path: Path) -> None:
 def test_calibration_crops_around_detected_persons(tmp_path: Path) -> None:
     from yolo_onnx_models import build_yolo_onnx
 
-    from fasthmr_ros.merging.calibration import best_person_box
+    from fasthmr_ros.eclm.calibration import best_person_box
     from fasthmr_ros.pipeline.yolo import YoloOnnxDetector
 
     # One anchor: a person box centred at (320, 320), 128 x 256 input pixels; score 0.9 on bright frames.

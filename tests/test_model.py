@@ -15,7 +15,7 @@ from fasthmr_ros.models.rotation import rot6d_to_rotmat, rotmat_to_rot6d
 
 
 def _official_key_names(depth: int, head_depth: int) -> set[str]:
-    """Key names of HMR 2.0's backbone and head, from REFERENCE.md §1.1-1.2."""
+    """Key names of HMR 2.0's backbone and head, as docs/model.md lists them."""
     keys = {"backbone.pos_embed", "backbone.patch_embed.proj.weight", "backbone.patch_embed.proj.bias"}
     keys |= {f"backbone.last_norm.{p}" for p in ("weight", "bias")}
     for i in range(depth):

@@ -59,6 +59,13 @@ def test_every_parameter_has_a_description_and_a_range_holding_its_default() -> 
     )
 
 
+def test_check_config_converts_a_copy_and_leaves_the_callers_config_alone() -> None:
+    given = NodeConfig(marker_rate_hz=3)  # type: ignore[arg-type]  # an int, as YAML may give
+    checked = check_config(given)
+    assert type(checked.marker_rate_hz) is float and checked.marker_rate_hz == 3.0
+    assert type(given.marker_rate_hz) is int and checked is not given
+
+
 def test_values_are_checked_like_ros_would() -> None:
     assert check_value("marker_rate_hz", 3) == 3.0 and isinstance(check_value("marker_rate_hz", 3), float)
     with pytest.raises(ParameterError, match="outside"):
@@ -94,12 +101,12 @@ def _declared_arguments(path: Path) -> dict[str, object]:
 
 def test_node_launch_file_arguments() -> None:
     args = _declared_arguments(ROOT / "launch" / "fasthmr.launch.py")
-    expected = {"image_topic", "camera_info_topic", "detections_topic", "params_file", "device", "backend",
-                "namespace", "use_rviz"}  # fmt: skip
-    assert expected <= set(args)
+    node_params = ("image_topic", "camera_info_topic", "detections_topic", "image_reliability",
+                   "queue_depth", "device", "backend")  # fmt: skip
+    assert {*node_params, "params_file", "namespace", "use_rviz"} <= set(args)
     defaults = NodeConfig()
-    for name in ("image_topic", "camera_info_topic", "detections_topic", "device", "backend"):
-        assert args[name] == getattr(defaults, name), f"launch default of {name} differs from the YAML"
+    for name in node_params:
+        assert args[name] == str(getattr(defaults, name)), f"launch default of {name} differs from the YAML"
     source = (ROOT / "launch" / "fasthmr.launch.py").read_text()
     assert 'executable="fasthmr_node"' in source and "TRANSITION_ACTIVATE" in source
     assert "TRANSITION_CONFIGURE" in source and '"fasthmr.rviz"' in source

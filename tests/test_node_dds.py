@@ -161,7 +161,8 @@ def test_30hz_input_gives_outputs_with_the_input_stamps(loaded: LoadedPipeline, 
     assert skeletons and skeletons[0].header.frame_id == FRAME
     status = diagnostics.msgs()[-1].status[0]
     values = {kv.key: kv.value for kv in status.values}
-    assert values["backend"] == "cpu fp32 on cpu"
+    chosen = loaded.backend
+    assert values["backend"] == f"{chosen.backend} {chosen.precision} on {chosen.device}"
     assert values["backend reason"] == loaded.backend.reason
     expected = {"input rate (Hz)", "output rate (Hz)", "latency median (ms)", "errors"}
     assert expected | {"frames dropped (newer frame arrived)"} <= set(values)
@@ -274,3 +275,21 @@ def test_deactivate_stops_processing_and_activate_resumes(loaded: LoadedPipeline
         node.activate()
         processed = node.core.stats().processed
         assert send_until(camera.send, lambda: node.core.stats().processed > processed)
+
+
+def test_mesh_markers_switch_vertex_output_both_ways(loaded: LoadedPipeline, domain: int) -> None:
+    with start(loaded, domain) as node, DdsTransport(domain) as side:
+        camera = Camera(side)
+        warm_up(camera, node)
+        for on in (True, False):
+            node.set_parameter("mesh_markers", on)
+            done = node.core.stats().processed + 1
+            assert send_until(camera.send, lambda done=done: node.core.stats().processed >= done)
+            assert loaded.pipeline.config.output_vertices is on
+            assert loaded.pipeline.estimator.return_vertices is on
+
+
+def test_set_parameter_keeps_the_value_as_the_core_does(loaded: LoadedPipeline, domain: int) -> None:
+    with start(loaded, domain) as node:
+        node.set_parameter("marker_rate_hz", 1)  # an int for a float parameter, as YAML may give
+        assert type(node.cfg.marker_rate_hz) is float and node.cfg.marker_rate_hz == 1.0

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from fasthmr_ros.models.body_model import JOINT_SET_HMR2, JOINT_SET_SMPL, BodyModel
+from fasthmr_ros.models.body_model import BodyModel
+from fasthmr_ros.models.joints import JOINT_SET_HMR2, JOINT_SET_SMPL
 from fasthmr_ros.models.standin import ensure_standin_assets, relaxed_pose
 from fasthmr_ros.viz.overlay import draw_boxes, draw_skeleton, rasterize_meshes, render_meshes
 from fasthmr_ros.viz.skeletons import edges_for

@@ -11,7 +11,7 @@ import pytest
 from scipy.spatial.transform import Rotation
 
 from fasthmr_ros.errors import InputError
-from fasthmr_ros.models.body_model import SMPL_TO_OPENPOSE
+from fasthmr_ros.models.joints import JOINT_NAMES, PELVIS_INDEX, SMPL_TO_OPENPOSE
 from fasthmr_ros.pipeline.result import CameraIntrinsics, FrameResult, PersonResult
 from fasthmr_ros.ros import typestore as ours
 from fasthmr_ros.ros.bag_input import camera_info_message
@@ -24,7 +24,6 @@ from fasthmr_ros.ros.convert import (
     stamp_ns_to_time,
     time_to_ns,
 )
-from fasthmr_ros.ros.joint_names import JOINT_NAMES, PELVIS_INDEX
 from fasthmr_ros.ros.markers import LINE_LIST, TRIANGLE_LIST, MarkerStyle, frame_markers
 from fasthmr_ros.samples.bag import detections_message
 from fasthmr_ros.viz.skeletons import edges_for

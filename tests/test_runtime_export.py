@@ -10,8 +10,8 @@ import torch
 
 from fasthmr_ros.cli.main import main as cli_main
 from fasthmr_ros.config import MergingConfig, model_preset
+from fasthmr_ros.eclm.merge import apply_merge_plan
 from fasthmr_ros.errors import InputError
-from fasthmr_ros.merging.eclm import apply_merge_plan
 from fasthmr_ros.models.checkpoint import load_model, save_checkpoint
 from fasthmr_ros.models.hmr import HMR
 from fasthmr_ros.runtime.onnx_export import (

@@ -11,7 +11,8 @@ import scipy.sparse
 import smplx
 import torch
 
-from fasthmr_ros.models.body_model import JOINT_SET_HMR2, JOINT_SET_SMPL, BodyModel
+from fasthmr_ros.models.body_model import BodyModel
+from fasthmr_ros.models.joints import JOINT_SET_HMR2, JOINT_SET_SMPL
 from fasthmr_ros.models.standin import (
     STANDIN_VERSION,
     ensure_standin_assets,

@@ -86,7 +86,7 @@ def test_synth_cli_and_clear_errors(tmp_path: Path, capsys) -> None:
 
 
 def test_merge_calibration_reads_the_same_layout(synth_set) -> None:
-    from fasthmr_ros.merging.calibration import load_calibration
+    from fasthmr_ros.eclm.calibration import load_calibration
 
     calib = load_calibration(synth_set.root, limit=None)
     rows = usable_persons(synth_set)

@@ -36,6 +36,12 @@ ENGINES_SUBDIR = "engines"
 STANDIN_SUBDIR = "standin"
 CAMERAHMR_CHECKPOINT_NAME = "camerahmr_checkpoint_cleaned.ckpt"
 
+SMPL_HELP = (
+    "SMPL_NEUTRAL.pkl is licensed and cannot be downloaded for you: register at "
+    "https://smpl.is.tue.mpg.de, download 'SMPL for Python', take "
+    "basicModel_neutral_lbs_10_207_0_v1.0.0.pkl, rename it SMPL_NEUTRAL.pkl and put it at "
+    "~/.cache/4DHumans/data/smpl/SMPL_NEUTRAL.pkl (where 4D-Humans keeps it), or pass --smpl PATH."
+)
 HMR2_HELP = "run `fasthmr download hmr2` (fetches and unpacks the public HMR 2.0 archive)"
 CAMERAHMR_HELP = (
     "register at https://camerahmr.is.tue.mpg.de, download camerahmr_checkpoint_cleaned.ckpt and put it "
@@ -93,12 +99,6 @@ def find_hmr2_checkpoint(explicit: str | os.PathLike[str] | None = None) -> Path
     return _resolve(explicit, fourdhumans_dir() / HMR2_CHECKPOINT_REL, "HMR 2.0 checkpoint")
 
 
-def model_config_for(checkpoint: str | os.PathLike[str]) -> Path | None:
-    """The `model_config.yaml` that 4D-Humans keeps two folders above a checkpoint, if present."""
-    path = Path(checkpoint).expanduser().parent.parent / "model_config.yaml"
-    return path if path.is_file() else None
-
-
 def find_smpl_model(explicit: str | os.PathLike[str] | None = None) -> Path | None:
     """SMPL_NEUTRAL.pkl (licensed, placed by the user), or None."""
     return _resolve(explicit, fourdhumans_dir() / SMPL_NEUTRAL_REL, "SMPL model")
@@ -107,11 +107,6 @@ def find_smpl_model(explicit: str | os.PathLike[str] | None = None) -> Path | No
 def find_j19_regressor(explicit: str | os.PathLike[str] | None = None) -> Path | None:
     """SMPL_to_J19.pkl (from the HMR 2.0 archive), or None."""
     return _resolve(explicit, fourdhumans_dir() / J19_REGRESSOR_REL, "SMPL_to_J19 regressor")
-
-
-def find_mean_params(explicit: str | os.PathLike[str] | None = None) -> Path | None:
-    """smpl_mean_params.npz (from the HMR 2.0 archive), or None."""
-    return _resolve(explicit, fourdhumans_dir() / MEAN_PARAMS_REL, "SMPL mean parameters")
 
 
 def find_camerahmr_checkpoint(explicit: str | os.PathLike[str] | None = None) -> Path | None:
@@ -130,14 +125,6 @@ class FileStatus:
     how_to_get: str
 
 
-def _smpl_help() -> str:
-    # Imported here: body_model pulls in torch and smplx, which `download status` should not wait
-    # for unless it has something to say about SMPL.
-    from fasthmr_ros.models.body_model import SMPL_HELP
-
-    return SMPL_HELP
-
-
 def file_statuses() -> list[FileStatus]:
     """Every real file this project can use, in the order a user should get them."""
     base = fourdhumans_dir()
@@ -151,7 +138,7 @@ def file_statuses() -> list[FileStatus]:
         ),
         ("SMPL mean parameters", base / MEAN_PARAMS_REL, True, HMR2_HELP),
         ("SMPL_to_J19 regressor", base / J19_REGRESSOR_REL, True, HMR2_HELP),
-        ("SMPL model", base / SMPL_NEUTRAL_REL, True, ""),
+        ("SMPL model", base / SMPL_NEUTRAL_REL, True, SMPL_HELP),
         (
             "CameraHMR checkpoint (optional)",
             checkpoints_dir() / CAMERAHMR_CHECKPOINT_NAME,
@@ -161,10 +148,7 @@ def file_statuses() -> list[FileStatus]:
     ]
     statuses = []
     for name, path, required, how in entries:
-        found = path.is_file()
-        if name == "SMPL model" and not found:
-            how = _smpl_help()
-        statuses.append(FileStatus(name, path, found, required, how))
+        statuses.append(FileStatus(name, path, path.is_file(), required, how))
     return statuses
 
 

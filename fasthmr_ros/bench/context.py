@@ -60,7 +60,7 @@ def default_eclm_plan(depth: int) -> list[list[int]]:
 
 def merged_view(model: nn.Module, plan: list[list[int]]) -> nn.Module:
     """An ECLM-merged model sharing every unmerged tensor with `model` (no second ViT-H in memory)."""
-    from fasthmr_ros.merging.eclm import merged_blocks, merged_config
+    from fasthmr_ros.eclm.merge import merged_blocks, merged_config
 
     view = copy.copy(model)
     view._modules = dict(model._modules)

@@ -35,6 +35,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--slop", type=float, metavar="S", help="stamp pairing tolerance in seconds (default 0.05)"
     )
     parser.add_argument(
+        "--cameras",
+        metavar="LIST",
+        help="several cameras: namespaces (/front = /front/image_raw + /front/camera_info) or "
+        "image:camera_info pairs, comma separated; outputs go to <topic>/<name>",
+    )
+    parser.add_argument(
         "--target-frame",
         metavar="FRAME",
         help="express 3D results in this frame using the bag's /tf and /tf_static (default: camera frame)",
@@ -57,6 +63,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--decoder-model", help="checkpoint of the chosen diffusion / GenHMR decoder")
     parser.add_argument(
+        "--lookahead", type=int, help="diffusion decoder: frames of delay traded for smoothness (default 0)"
+    )
+    parser.add_argument(
+        "--sample-steps", type=int, help="diffusion decoder: denoising steps (default 1, as in the paper)"
+    )
+    parser.add_argument(
         "--default-intrinsics",
         action="store_true",
         help="without a usable CameraInfo, use HMR 2.0's focal guess instead of skipping",
@@ -74,6 +86,7 @@ def bag_config(args: argparse.Namespace) -> BagConfig:
         ("detections_topic", "detections_topic"),
         ("storage", "storage"),
         ("slop", "slop_s"),
+        ("cameras", "cameras"),
         ("target_frame", "target_frame"),
         ("tf_tolerance", "tf_tolerance_s"),
     ):
@@ -86,20 +99,27 @@ def bag_config(args: argparse.Namespace) -> BagConfig:
     return cfg
 
 
+def decoder_config(args: argparse.Namespace) -> DecoderConfig:
+    """The YAML's `decoder:` section, with the decoder flags that were given overriding it."""
+    cfg = load_yaml_section(args.config, DecoderConfig, "decoder") if args.config else DecoderConfig()
+    if args.decoder:
+        cfg.decoder = args.decoder
+    if args.decoder_model:
+        setattr(cfg, f"{cfg.decoder}_model", args.decoder_model)
+    for name in ("lookahead", "sample_steps"):
+        if getattr(args, name) is not None:
+            setattr(cfg, name, getattr(args, name))
+    return cfg
+
+
 def pipeline_from_args(args: argparse.Namespace, cfg: PipelineConfig) -> Pipeline:
     """The shared `build_pipeline`, with flags overriding the YAML's `pipeline:`/`decoder:` sections."""
     for name in ("checkpoint", "smpl", "j19", "detector_model", "device"):
         if getattr(args, name):
             setattr(cfg, name, getattr(args, name))
-    sections = {}
-    for name, cls in (("decoder", DecoderConfig), ("merging", MergingConfig), ("genhmr", GenHMRConfig)):
-        sections[name] = load_yaml_section(args.config, cls, name) if args.config else cls()
-    decoder: DecoderConfig = sections["decoder"]
-    if args.decoder:
-        decoder.decoder = args.decoder
-    if args.decoder_model:
-        setattr(decoder, f"{decoder.decoder}_model", args.decoder_model)
-    return build_pipeline(cfg, decoder, sections["merging"], sections["genhmr"])
+    merging = load_yaml_section(args.config, MergingConfig, "merging") if args.config else MergingConfig()
+    genhmr = load_yaml_section(args.config, GenHMRConfig, "genhmr") if args.config else GenHMRConfig()
+    return build_pipeline(cfg, decoder_config(args), merging, genhmr)
 
 
 def print_summary(summary: BagSummary, output: Path, preview: PreviewVideo | None) -> None:

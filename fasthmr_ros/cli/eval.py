@@ -37,15 +37,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--limit", type=int, help="evaluate only the first N images")
     parser.add_argument("--device", default="cpu")
+    parser.add_argument(
+        "--backend",
+        default="cpu",
+        help="inference backend (auto, torch, onnxruntime, tensorrt, cpu), as the node",
+    )
+    parser.add_argument("--precision", default="fp32", help="fp32, fp16, bf16 or int8 (see docs/runtime.md)")
     parser.add_argument("--json", required=True, help="report to write; the plot goes beside it (.png)")
     parser.add_argument("--label", default="", help="title of the plot and name in the report")
 
 
 def run(args: argparse.Namespace) -> int:
-    from fasthmr_ros.config import DecoderConfig, MergingConfig
+    from fasthmr_ros.config import DecoderConfig, MergingConfig, RuntimeConfig
     from fasthmr_ros.errors import InputError
     from fasthmr_ros.evaluation import accuracy, evaluation_pipeline, mean_pose_of, run_pipeline
     from fasthmr_ros.evaluation.report import plot, table
+    from fasthmr_ros.runtime.estimator import use_backend
+    from fasthmr_ros.runtime.select import choose_backend, probe_capabilities
     from fasthmr_ros.samples.dataset import read_labelled_set
 
     if args.merged and args.checkpoint:
@@ -64,6 +72,9 @@ def run(args: argparse.Namespace) -> int:
     if args.decoder_model:
         setattr(decoder, f"{args.decoder}_model", args.decoder_model)
     pipeline = evaluation_pipeline(args.merged or args.checkpoint, args.smpl, args.device, decoder, merging)
+    runtime = RuntimeConfig(backend=args.backend, precision=args.precision, device=args.device)
+    caps = probe_capabilities()
+    backend = use_backend(pipeline, runtime, choose_backend(runtime, caps), caps)
     estimates = run_pipeline(pipeline, dataset, args.limit)
     body = pipeline.estimator.body
     report = accuracy(estimates, dataset, body, mean_pose_of(pipeline.estimator.model))
@@ -79,6 +90,7 @@ def run(args: argparse.Namespace) -> int:
         if merging is None
         else {"schedule": merging.token_schedule, "mask_source": merging.mask_source},
         decoder=args.decoder,
+        backend=backend.as_dict(),
     )
     print(table(report))
     out = Path(args.json)

@@ -14,10 +14,10 @@ from pathlib import Path
 from tqdm import tqdm
 
 from fasthmr_ros.decoders.data import write_feature_sequence
-from fasthmr_ros.decoders.extract import extract_sequence, read_labels
 from fasthmr_ros.errors import InputError
 from fasthmr_ros.models.default import EMBEDDED_WARNING, resolve_body_model, resolve_model
 from fasthmr_ros.pipeline.estimator import MeshEstimator
+from fasthmr_ros.pipeline.extract import extract_sequence, read_labels
 
 log = logging.getLogger(__name__)
 

@@ -52,9 +52,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from fasthmr_ros.merging.calibration import best_person_box, load_calibration
-    from fasthmr_ros.merging.eclm import CalibrationEvaluator, apply_merge_plan, greedy_window_search
-    from fasthmr_ros.merging.report import plot_search, search_report, write_report
+    from fasthmr_ros.eclm.calibration import best_person_box, load_calibration
+    from fasthmr_ros.eclm.merge import CalibrationEvaluator, apply_merge_plan, greedy_window_search
+    from fasthmr_ros.eclm.report import plot_search, search_report, write_report
     from fasthmr_ros.models.checkpoint import load_model, save_checkpoint
     from fasthmr_ros.models.default import resolve_body_model
 

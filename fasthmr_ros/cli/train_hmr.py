@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 from fasthmr_ros.cli.training_args import add_training_arguments
-from fasthmr_ros.models.training import TrainHMRSettings
+from fasthmr_ros.training.hmr import TrainHMRSettings
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +40,8 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from fasthmr_ros.models.default import resolve_body_model
-    from fasthmr_ros.models.training import HMRTrainer, save_trained
     from fasthmr_ros.samples.dataset import read_labelled_set
+    from fasthmr_ros.training.hmr import HMRTrainer, save_trained
 
     if args.threads:
         torch.set_num_threads(args.threads)

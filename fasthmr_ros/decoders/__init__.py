@@ -6,7 +6,6 @@ checkpoint) fails with a clear message instead of breaking the whole package.
 
 from __future__ import annotations
 
-import argparse
 from typing import Any
 
 import torch
@@ -49,26 +48,3 @@ def build_decoder(
         return GenHMRDecoder.from_checkpoint(cfg.genhmr_model, genhmr_cfg, body_model, device)
     raise FastHMRError(f"unknown decoder {cfg.decoder!r}; choose one of {', '.join(DECODERS)}")
 
-
-def add_decoder_arguments(parser: argparse.ArgumentParser) -> None:
-    """The decoder flags every command that runs the pipeline shares."""
-    group = parser.add_argument_group("pose decoder")
-    group.add_argument("--decoder", choices=DECODERS, default=None, help="pose decoder (default: regression)")
-    group.add_argument("--diffusion-model", default=None, help="diffusion decoder checkpoint")
-    group.add_argument("--genhmr-model", default=None, help="GenHMR checkpoint")
-    group.add_argument(
-        "--lookahead", type=int, default=None, help="diffusion: frames of delay for smoothness"
-    )
-    group.add_argument(
-        "--sample-steps", type=int, default=None, help="diffusion: denoising steps (default 1)"
-    )
-
-
-def decoder_config_from_args(args: argparse.Namespace, base: DecoderConfig | None = None) -> DecoderConfig:
-    """Command-line flags override the (YAML-loaded) configuration; unset flags leave it alone."""
-    cfg = base or DecoderConfig()
-    for flag in ("decoder", "diffusion_model", "genhmr_model", "lookahead", "sample_steps"):
-        value = getattr(args, flag, None)
-        if value is not None:
-            setattr(cfg, flag, value)
-    return cfg

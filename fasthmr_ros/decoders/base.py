@@ -12,7 +12,7 @@ from typing import Protocol
 
 import torch
 
-from fasthmr_ros.pipeline.ring_buffer import TrackFrame
+from fasthmr_ros.decoders.history import TrackFrame
 
 
 @dataclass

@@ -22,47 +22,12 @@ import torch
 from smplx.utils import Struct
 from torch import nn
 
+from fasthmr_ros.assets.paths import SMPL_HELP
 from fasthmr_ros.errors import MissingFileError
+from fasthmr_ros.models.joints import JOINT_SET_HMR2, JOINT_SET_SMPL, NUM_SMPL_JOINTS, SMPL_TO_OPENPOSE
 
-# smplx's 45 joints -> OpenPose BODY_25 order (REFERENCE.md §1.3).
-SMPL_TO_OPENPOSE = [
-    24,
-    12,
-    17,
-    19,
-    21,
-    16,
-    18,
-    20,
-    0,
-    2,
-    5,
-    8,
-    1,
-    4,
-    7,
-    25,
-    26,
-    27,
-    28,
-    29,
-    30,
-    31,
-    32,
-    33,
-    34,
-]
-JOINT_SET_HMR2 = "hmr2_44"
-JOINT_SET_SMPL = "smpl_45"
 NUM_VERTICES = 6890
 NUM_FACES = 13776
-
-SMPL_HELP = (
-    "SMPL_NEUTRAL.pkl is licensed and cannot be downloaded for you: register at "
-    "https://smpl.is.tue.mpg.de, download 'SMPL for Python', take "
-    "basicModel_neutral_lbs_10_207_0_v1.0.0.pkl, rename it SMPL_NEUTRAL.pkl and put it at "
-    "~/.cache/4DHumans/data/smpl/SMPL_NEUTRAL.pkl (where 4D-Humans keeps it), or pass --smpl PATH."
-)
 
 
 class _ChumpyArray:
@@ -176,10 +141,10 @@ class BodyModel(nn.Module):
             betas=betas.float(),
             pose2rot=False,
         )
-        smpl_joints = out.joints[:, :24]
+        smpl_joints = out.joints[:, :NUM_SMPL_JOINTS]
         if self.j19_regressor is not None:
             extra = torch.einsum("jv,bvc->bjc", self.j19_regressor, out.vertices)
-            joints = torch.cat([out.joints[:, SMPL_TO_OPENPOSE], extra], dim=1)
+            joints = torch.cat([out.joints[:, list(SMPL_TO_OPENPOSE)], extra], dim=1)
         else:
             joints = out.joints
         return BodyOutput(out.vertices, joints, smpl_joints, self.joint_set)

@@ -1,5 +1,5 @@
 """HMR 2.0's SMPL head: a transformer decoder with one query token that cross-attends to the
-image tokens (REFERENCE.md §1.2), and CameraHMR's CLIFF-style variant.
+image tokens (docs/model.md), and CameraHMR's CLIFF-style variant.
 
 The context (image tokens) gets no positional embedding, so the head accepts any number of
 tokens: this is what lets token merging feed it directly.

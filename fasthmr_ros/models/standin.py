@@ -28,26 +28,16 @@ import torch
 from smplx.vertex_ids import vertex_ids as SMPLX_VERTEX_IDS
 
 from fasthmr_ros.assets.paths import standin_dir
+from fasthmr_ros.models.body_model import NUM_FACES, NUM_VERTICES
+from fasthmr_ros.models.joints import NUM_SMPL_JOINTS, SMPL_PARENTS
 from fasthmr_ros.models.rotation import rotmat_to_rot6d
 
-NUM_VERTICES = 6890
-NUM_FACES = 13776
-NUM_JOINTS = 24
 NUM_BETAS = 10
 STANDIN_VERSION = "standin-v2"
 STANDIN_WARNING = (
     "Using the generated STAND-IN body model, NOT SMPL: meshes, joints and every estimate are "
     "meaningless until the real SMPL_NEUTRAL.pkl (and real weights) are given."
 )
-
-# SMPL's kinematic tree (parent of each joint; -1 = root).
-SMPL_PARENTS = np.array([-1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17, 18, 19, 20, 21])
-SMPL_JOINT_NAMES = (
-    "pelvis", "left_hip", "right_hip", "spine1", "left_knee", "right_knee", "spine2", "left_ankle",
-    "right_ankle", "spine3", "left_foot", "right_foot", "neck", "left_collar", "right_collar", "head",
-    "left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist",
-    "left_hand", "right_hand",
-)  # fmt: skip
 
 # Rest-pose joints (metres; y up, +x = the body's left, +z = front), close to SMPL's neutral mean
 # template and left/right symmetric. Right-side joints are mirrored from the left ones below.
@@ -62,17 +52,10 @@ _LEFT_JOINTS = {
 }  # fmt: skip
 _LEFT_TO_RIGHT = {1: 2, 4: 5, 7: 8, 10: 11, 13: 14, 16: 17, 18: 19, 20: 21, 22: 23}
 
-# HMR 2.0's 19 extra joints (SMPL_to_J19 order), each as a point on/in the stand-in body.
-J19_NAMES = (
-    "right_ankle", "right_knee", "right_hip", "left_hip", "left_knee", "left_ankle", "right_wrist",
-    "right_elbow", "right_shoulder", "left_shoulder", "left_elbow", "left_wrist", "neck_lsp",
-    "head_top_lsp", "pelvis_mpii", "thorax_mpii", "spine_h36m", "jaw_h36m", "head_h36m",
-)  # fmt: skip
-
 
 def rest_joints() -> np.ndarray:
     """(24, 3) rest-pose joint positions the stand-in is built around."""
-    joints = np.zeros((NUM_JOINTS, 3))
+    joints = np.zeros((NUM_SMPL_JOINTS, 3))
     for j, p in _CENTRE_JOINTS.items():
         joints[j] = p
     for j, p in _LEFT_JOINTS.items():
@@ -349,8 +332,8 @@ def _bones() -> dict[int, list[tuple[np.ndarray, np.ndarray]]]:
             22: (0.87, 0.213, -0.058), 23: (-0.87, 0.213, -0.058)}  # fmt: skip
     main_child = {0: 3, 9: 12}
     bones: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}
-    for j in range(NUM_JOINTS):
-        children = [c for c in range(NUM_JOINTS) if SMPL_PARENTS[c] == j]
+    for j in range(NUM_SMPL_JOINTS):
+        children = [c for c in range(NUM_SMPL_JOINTS) if SMPL_PARENTS[c] == j]
         if j in ends:
             bones[j] = [(J[j], np.asarray(ends[j]))]
         else:
@@ -368,7 +351,7 @@ def _segment_distance(p: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray
 def _skinning_weights(verts: np.ndarray, part: np.ndarray, sigma: float = 0.02) -> np.ndarray:
     """(V,24): nearest allowed bone wins, neighbours blend in smoothly over a few cm at joints."""
     bones = _bones()
-    dist = np.full((len(verts), NUM_JOINTS), np.inf)
+    dist = np.full((len(verts), NUM_SMPL_JOINTS), np.inf)
     for j, segs in bones.items():
         dist[:, j] = np.min([_segment_distance(verts, a, b) for a, b in segs], axis=0)
     allowed = np.zeros_like(dist, dtype=bool)
@@ -491,7 +474,7 @@ def write_standin_smpl(path: str | Path, seed: int = 0) -> Path:
     estimate made with it is MEANINGLESS until the real licensed SMPL file is given.
     """
     body = build_standin_body(seed)
-    kintree = np.stack([SMPL_PARENTS, np.arange(NUM_JOINTS)]).astype(np.int64)
+    kintree = np.stack([SMPL_PARENTS, np.arange(NUM_SMPL_JOINTS)]).astype(np.int64)
     kintree[0, 0] = 4294967295  # the official file stores the root's parent as uint32 -1
     data = {
         "v_template": body.vertices.astype(np.float64),
@@ -533,7 +516,7 @@ def relaxed_pose() -> np.ndarray:
     Joint 0 is a camera-frame global orientation (x right, y down, z forward), person facing the
     camera, as HMR 2.0's mean pose has it.
     """
-    pose = np.tile(np.eye(3), (NUM_JOINTS, 1, 1))
+    pose = np.tile(np.eye(3), (NUM_SMPL_JOINTS, 1, 1))
     pose[0] = np.diag([1.0, -1.0, -1.0])
     pose[16], pose[17] = _rot("z", -65), _rot("z", 65)
     pose[18], pose[19] = _rot("y", -20), _rot("y", 20)

@@ -1,4 +1,4 @@
-"""ViTPose-H backbone as HMR 2.0 uses it (REFERENCE.md §1.1), with the official parameter names
+"""ViTPose-H backbone as HMR 2.0 uses it (docs/model.md), with the official parameter names
 so official checkpoints load without renaming.
 
 The blocks are plain pre-norm transformer blocks; token merging (Mask-ToMe) hooks in between

@@ -1,4 +1,4 @@
-"""Camera maths: intrinsics, crop camera -> full-image translation, projection (REFERENCE.md §1.3).
+"""Camera maths: intrinsics, crop camera -> full-image translation, projection (docs/camera.md).
 
 HMR 2.0 predicts a weak-perspective crop camera (s, tx, ty) for a virtual focal of 5000 px on a
 256 crop. For the full image with focal f and principal point (px, py), a box of centre (cx, cy)

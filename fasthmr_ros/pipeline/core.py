@@ -23,6 +23,7 @@ import torch
 
 from fasthmr_ros.config import DETECTION_MODES, MergingConfig, PipelineConfig
 from fasthmr_ros.decoders.base import DecoderInput, PoseDecoder, RegressionDecoder
+from fasthmr_ros.decoders.history import TrackFrame, TrackRingBuffer
 from fasthmr_ros.errors import FastHMRError, InputError
 from fasthmr_ros.models.hmr import CROP_SIZE
 from fasthmr_ros.pipeline.crop import CropBatch
@@ -37,7 +38,6 @@ from fasthmr_ros.pipeline.detection import (
 )
 from fasthmr_ros.pipeline.estimator import MeshEstimator
 from fasthmr_ros.pipeline.result import CameraIntrinsics, FrameResult, PersonResult
-from fasthmr_ros.pipeline.ring_buffer import TrackFrame, TrackRingBuffer
 from fasthmr_ros.pipeline.tracking import Track, Tracker
 from fasthmr_ros.pipeline.yolo import YoloOnnxDetector, attach_keypoints
 
@@ -130,13 +130,28 @@ class Pipeline:
         schedule = estimator.model.set_token_merging(merging)
         self._mask_tokens = merging is not None and schedule.active and merging.mask_source != "none"
         self._needs_silhouette = self._mask_tokens and merging.mask_source in ("auto", "silhouette")
-        # Vertices are computed by SMPL anyway; keep them when silhouettes need them.
-        estimator.return_vertices = cfg.output_vertices or self._needs_silhouette
+        self.set_output_vertices(cfg.output_vertices)
         # What `build_pipeline` loaded, for front ends to report (and warn about the embedded default).
         self.model_description = "given"
         self.body_description = "given"
         self.embedded = False
         self.reset()
+
+    def sibling(self) -> Pipeline:
+        """A pipeline for another camera: the same models and settings (one loaded network, so
+        `multi_camera` can batch them), its own tracks and histories."""
+        other = Pipeline(
+            self.estimator, self.config, self.decoder, self.detector, self.keypoint_detector, self.merging
+        )
+        other.model_description, other.body_description = self.model_description, self.body_description
+        other.embedded = self.embedded
+        return other
+
+    def set_output_vertices(self, on: bool) -> None:
+        """Vertices in the results or not. SMPL computes them anyway; the estimator keeps them
+        also when silhouettes (person masks for token merging) are drawn from them."""
+        self.config.output_vertices = on
+        self.estimator.return_vertices = on or self._needs_silhouette
 
     def reset(self) -> None:
         """Forget every track and history (a new recording, or time jumped backwards)."""

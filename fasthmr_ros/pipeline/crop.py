@@ -1,4 +1,4 @@
-"""Person crops exactly as HMR 2.0's demo makes them (REFERENCE.md §1.3), batched.
+"""Person crops exactly as HMR 2.0's demo makes them (docs/camera.md), batched.
 
 Box -> centre and a square side: HMR 2.0 first widens or heightens the box to 192:256, then the
 longer side is the square; CameraHMR takes the square on max(w, h). The square is warped to

@@ -17,8 +17,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from fasthmr_ros.models.joints import PELVIS_INDEX
 from fasthmr_ros.pipeline.result import FrameResult, PersonResult
-from fasthmr_ros.ros.joint_names import PELVIS_INDEX
 
 
 @dataclass(frozen=True)

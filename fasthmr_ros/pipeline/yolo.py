@@ -5,7 +5,7 @@ Reads the three export layouts as they come out of `yolo export format=onnx` (no
 - segment: output0 (1, 4+nc+nm, A) and prototypes output1 (1, nm, h, w)  (nm = 32)
 - pose:    output0 (1, 4+1+K*3, A) with K = 17 COCO keypoints
 Boxes are (cx, cy, w, h) in letterboxed input pixels and class scores already sigmoid-ed.
-FastHMR's Mask-ToMe masks come from YOLO11n-seg (REFERENCE.md §2.2), hence the segment path.
+FastHMR takes its Mask-ToMe masks from YOLO11n-seg (docs/pipeline.md), hence the segment path.
 """
 
 from __future__ import annotations

@@ -12,10 +12,10 @@ from typing import Any
 import numpy as np
 
 from fasthmr_ros.errors import InputError
+from fasthmr_ros.models.joints import PELVIS_INDEX
 from fasthmr_ros.pipeline.camera import intrinsics_from_k
 from fasthmr_ros.pipeline.detection import Detection
 from fasthmr_ros.pipeline.result import CameraIntrinsics, FrameResult, PersonResult
-from fasthmr_ros.ros.joint_names import PELVIS_INDEX
 from fasthmr_ros.ros.typestore import DEFAULT_STORE, HUMAN_MESH, HUMAN_MESH_ARRAY, MESH, get_typestore
 
 

@@ -60,8 +60,7 @@ class DdsNode:
         self.transport.close()
 
     def set_parameter(self, name: str, value: Any) -> None:
-        self.core.set_parameter(name, value)
-        setattr(self.cfg, name, value)
+        setattr(self.cfg, name, self.core.set_parameter(name, value))
 
     def apply_config(self, new: NodeConfig) -> list[str]:
         """Apply what changed in `new` (a re-read parameters file): run-time parameters take effect

@@ -4,8 +4,8 @@ REP-155 names every body by a string id and publishes, per body, under `/humans/
 `roi` (NormalizedRegionOfInterest2D: the box in [0, 1] image coordinates), `skeleton2d`
 (Skeleton2D: 18 OpenPose-COCO keypoints in [0, 1]) and `joint_states` (sensor_msgs/JointState),
 the list of bodies currently seen on `/humans/bodies/tracked` (IdsList), and a TF frame
-`body_<id>`. Here a body id is the tracker's id (with the camera's name in front when several
-cameras feed one node, so ids never collide).
+`body_<id>`. Here a body id is `b<track id>` (`<camera>_<track id>` when several cameras feed
+one node, so ids never collide).
 
 Joint states: SMPL has no URDF; each of the 23 SMPL body joints is given as three revolute
 angles `<joint>_rx`, `_ry`, `_rz` (radians), the intrinsic x-y-z Euler angles of its rotation
@@ -20,10 +20,10 @@ from typing import Any
 import numpy as np
 from scipy.spatial.transform import Rotation
 
+from fasthmr_ros.models.joints import JOINT_NAMES, PELVIS_INDEX, SMPL_JOINT_NAMES
 from fasthmr_ros.pipeline.result import FrameResult, PersonResult
 from fasthmr_ros.ros import convert
 from fasthmr_ros.ros.hri_msgs_defs import SKELETON2D_POINTS
-from fasthmr_ros.ros.joint_names import JOINT_NAMES, PELVIS_INDEX, SMPL_24
 from fasthmr_ros.ros.typestore import (
     DEFAULT_STORE,
     IDS_LIST,
@@ -34,13 +34,15 @@ from fasthmr_ros.ros.typestore import (
 )
 
 TRACKED_TOPIC = "/humans/bodies/tracked"
+OUTPUT_TYPES = (IDS_LIST, REGION_OF_INTEREST, SKELETON_2D, JOINT_STATE)
 BODY_TOPICS = {"roi": REGION_OF_INTEREST, "skeleton2d": SKELETON_2D, "joint_states": JOINT_STATE}
-JOINT_STATE_NAMES = [f"{joint}_r{axis}" for joint in SMPL_24[1:] for axis in "xyz"]
+JOINT_STATE_NAMES = [f"{joint}_r{axis}" for joint in SMPL_JOINT_NAMES[1:] for axis in "xyz"]
 
 
 def body_id(track_id: int, camera: str = "") -> str:
-    """The REP-155 body id of a track (`<camera>_<track>` when a camera name is given)."""
-    return f"{camera}_{track_id}" if camera else str(track_id)
+    """The REP-155 body id of a track: `b<track>`, or `<camera>_<track>` with a camera name. It is
+    a topic name token (/humans/bodies/<id>/...), and ROS 2 refuses tokens that start with a digit."""
+    return f"{camera}_{track_id}" if camera else f"b{track_id}"
 
 
 def body_topic(body: str, kind: str) -> str:
@@ -53,7 +55,7 @@ def _unit(value: float) -> float:
 
 
 def _skeleton_index(joint_set: str) -> list[int | None]:
-    names = JOINT_NAMES.get(joint_set, [])
+    names = JOINT_NAMES.get(joint_set, ())
     return [names.index(n) if n in names else None for n in SKELETON2D_POINTS]
 
 

@@ -23,8 +23,8 @@ from fasthmr_ros.config import DecoderConfig
 from fasthmr_ros.decoders.base import DecoderInput, DecoderOutput
 from fasthmr_ros.decoders.diffusion.model import DiffusionModel, load_diffusion_model
 from fasthmr_ros.decoders.diffusion.twist_swing import inverse_kinematics, split_representation
+from fasthmr_ros.decoders.history import TrackFrame
 from fasthmr_ros.errors import InputError
-from fasthmr_ros.pipeline.ring_buffer import TrackFrame
 
 
 def stretch_to_window(frames: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:

@@ -31,9 +31,9 @@ from fasthmr_ros.decoders.data import (
 )
 from fasthmr_ros.decoders.diffusion.decoder import DiffusionDecoder
 from fasthmr_ros.decoders.diffusion.twist_swing import forward_kinematics, rest_per_frame
+from fasthmr_ros.decoders.history import TrackFrame, TrackRingBuffer
 from fasthmr_ros.errors import FastHMRError
 from fasthmr_ros.models.body_model import BodyModel
-from fasthmr_ros.pipeline.ring_buffer import TrackFrame, TrackRingBuffer
 
 
 @dataclass

@@ -19,14 +19,14 @@ import numpy as np
 import torch
 
 from fasthmr_ros.models.body_model import BodyModel
+from fasthmr_ros.models.joints import NUM_SMPL_JOINTS, SMPL_PARENTS
 
-SMPL_PARENTS = [-1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17, 18, 19, 20, 21]
 # Leaves 24..28 (head top, left/right middle fingertip, left/right big toe) and the SMPL
 # template vertices that locate them.
 LEAF_PARENTS = [15, 22, 23, 10, 11]
 LEAF_VERTICES = [411, 2445, 5905, 3216, 6617]
-PARENTS = SMPL_PARENTS + LEAF_PARENTS
-NUM_JOINTS = 24
+PARENTS = [*SMPL_PARENTS, *LEAF_PARENTS]
+NUM_JOINTS = NUM_SMPL_JOINTS
 NUM_POINTS = len(PARENTS)  # 29
 NUM_TWISTS = NUM_JOINTS - 1  # 23
 REPR_DIM = NUM_POINTS * 3 + NUM_TWISTS * 2  # 133

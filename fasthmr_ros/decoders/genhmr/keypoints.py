@@ -16,7 +16,7 @@ from __future__ import annotations
 import torch
 
 from fasthmr_ros.errors import InputError
-from fasthmr_ros.models.body_model import JOINT_SET_HMR2, JOINT_SET_SMPL
+from fasthmr_ros.models.joints import JOINT_SET_HMR2, JOINT_SET_SMPL
 
 COCO17_NAMES = (
     "nose", "left_eye", "right_eye", "left_ear", "right_ear",
@@ -52,7 +52,7 @@ def check_coco17(keypoints2d: torch.Tensor) -> None:
 def project_to_crop(joints: torch.Tensor, pred_cam: torch.Tensor) -> torch.Tensor:
     """Model-frame joints (B, J, 3) and crop camera (s, tx, ty) (B, 3) -> crop coordinates in [-1, 1].
 
-    The camera sits at depth tz = 2 f / (crop_size * s) (REFERENCE.md §1.3); x = f (X + tx) / (Z + tz)
+    The camera sits at depth tz = 2 f / (crop_size * s) (docs/camera.md); x = f (X + tx) / (Z + tz)
     in pixels from the crop centre, divided by half the crop size.
     """
     s, tx, ty = pred_cam.unbind(-1)

@@ -53,7 +53,7 @@ def read_labels(path: str | Path) -> dict:
         raise InputError(f"{path}: not a readable labels npz ({exc})") from exc
     missing = sorted({"images", "boxes", "global_orient", "body_pose", "betas", "fps"} - set(data))
     if missing:
-        raise InputError(f"{path}: labels lack {missing} (layout in fasthmr_ros/decoders/extract.py)")
+        raise InputError(f"{path}: labels lack {missing} (layout in fasthmr_ros/pipeline/extract.py)")
     images = [Path(str(p)) for p in np.asarray(data["images"]).reshape(-1)]
     count = len(images)
     boxes = np.asarray(data["boxes"], dtype=np.float64)

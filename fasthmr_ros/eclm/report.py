@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from fasthmr_ros.merging.eclm import SearchResult
+from fasthmr_ros.eclm.merge import SearchResult
 
 
 def search_report(result: SearchResult, **context: Any) -> dict[str, Any]:

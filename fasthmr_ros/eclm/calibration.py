@@ -30,8 +30,9 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from fasthmr_ros.merging.eclm import JOINT_SET_SMPL24, Calibration, CalibrationError
+from fasthmr_ros.eclm.merge import Calibration, CalibrationError
 from fasthmr_ros.models.hmr import CROP_SIZE, IMAGE_MEAN, IMAGE_STD
+from fasthmr_ros.models.joints import JOINT_SET_SMPL24
 from fasthmr_ros.pipeline.camera import bbox_info, default_intrinsics
 from fasthmr_ros.pipeline.crop import crop_persons
 from fasthmr_ros.pipeline.result import CameraIntrinsics

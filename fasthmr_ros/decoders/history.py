@@ -1,8 +1,8 @@
 """Per-person history of the last W frames, read by the temporal decoders.
 
-Why here and not in a decoder: the pipeline owns track lifetimes (it knows when a person is
-lost), while decoders only read windows. Entries are numpy so the buffer costs nothing on the GPU
-and survives backend changes.
+The decoders define what a history holds; the pipeline owns the buffer and its track lifetimes
+(it knows when a person is lost). Entries are numpy so the buffer costs nothing on the GPU and
+survives backend changes.
 """
 
 from __future__ import annotations

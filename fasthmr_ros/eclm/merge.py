@@ -18,14 +18,11 @@ from torch import nn
 
 from fasthmr_ros.config import ModelConfig, from_dict, to_dict
 from fasthmr_ros.errors import CheckpointError, FastHMRError
-from fasthmr_ros.models.body_model import JOINT_SET_HMR2, BodyModel
+from fasthmr_ros.models.body_model import BodyModel
 from fasthmr_ros.models.hmr import CROP_COLUMN_MARGIN, HMR
+from fasthmr_ros.models.joints import HMR2_EVAL_PELVIS, JOINT_SET_HMR2, JOINT_SET_SMPL24
 
 Window = tuple[int, int]  # first and last original block index, inclusive
-# The 24 SMPL kinematic joints (BodyOutput.smpl_joints): always available, the label-free default.
-JOINT_SET_SMPL24 = "smpl_24"
-# Pelvis of HMR 2.0's 44-joint set: J19 joint 14 after the 25 OpenPose joints.
-HMR2_PELVIS = 25 + 14
 
 
 class CalibrationError(FastHMRError, ValueError):
@@ -164,7 +161,7 @@ def greedy_window_search(
     evaluate: Callable[[list[Window]], float],
     on_trial: Callable[[WindowTrial], None] | None = None,
 ) -> SearchResult:
-    """FastHMR's greedy top-down search (REFERENCE §2.1).
+    """FastHMR's greedy top-down search (docs/merging.md).
 
     `evaluate(plan)` returns the calibration MPJPE (mm) of the model merged with `plan`; it is
     called once with [] for the base error. A candidate passes when its error exceeds the base
@@ -217,7 +214,7 @@ def apply_merge_plan(model: HMR, plan: Sequence[Sequence[int]]) -> HMR:
 
 def root_relative(joints: torch.Tensor, joint_set: str) -> torch.Tensor:
     """(N, J, 3) joints minus their pelvis (HMR 2.0's evaluation joint 39, or SMPL joint 0)."""
-    pelvis = HMR2_PELVIS if joint_set == JOINT_SET_HMR2 else 0
+    pelvis = HMR2_EVAL_PELVIS if joint_set == JOINT_SET_HMR2 else 0
     return joints - joints[:, pelvis : pelvis + 1]
 
 
