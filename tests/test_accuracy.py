@@ -36,3 +36,19 @@ def test_embedded_default_beats_the_mean_pose_and_places_bodies_on_people(held_o
     assert report["persons"] >= 16 and report["missed"] == 0
     assert report["mpjpe_mm"] * 1.1 <= report["mean_pose_mpjpe_mm"], report
     assert report["joints2d_box_fraction"] < JOINTS2D_BAR, report
+
+
+def test_eval_cli_writes_the_documented_report(held_out, tmp_path, capsys) -> None:
+    import json
+
+    from fasthmr_ros.cli.main import main
+
+    out = tmp_path / "report.json"
+    assert main(["eval", str(held_out.root), "--limit", "4", "--token-merging", "--json", str(out)]) == 0
+    report = json.loads(out.read_text())
+    for key in ("mpjpe_mm", "pa_mpjpe_mm", "pve_mm", "mean_pose_mpjpe_mm", "per_crop_ms_median"):
+        assert report[key] > 0, key
+    assert "accel_mm" not in report  # stills only: no clip, no acceleration
+    assert report["token_merging"]["schedule"] == [40, 40, 22]
+    assert out.with_suffix(".png").stat().st_size > 0
+    assert "MPJPE (mm)" in capsys.readouterr().out
