@@ -28,6 +28,8 @@ ARGUMENTS = {
     "detections_topic": ("", "vision_msgs/Detection2DArray person boxes; empty = detect here"),
     "image_reliability": ("best_effort", "input QoS: best_effort (REP-2003) or reliable"),
     "queue_depth": ("5", "keep-last QoS depth of the input subscriptions"),
+    "cameras": ("", "several cameras: namespaces or image:camera_info pairs; empty = image_topic"),
+    "target_frame": ("", "frame of the 3D outputs, from /tf; empty = the camera frame"),
     "device": ("cuda", "torch device for the model (auto backend falls back to the CPU)"),
     "backend": ("auto", "auto | tensorrt | torch | onnxruntime | cpu"),
     "params_file": ("", "ROS 2 parameters file; empty = the package's config/fasthmr.yaml"),
@@ -42,6 +44,8 @@ NODE_PARAMETERS = {
     "detections_topic": str,
     "image_reliability": str,
     "queue_depth": int,
+    "cameras": str,
+    "target_frame": str,
     "device": str,
     "backend": str,
 }

@@ -1,15 +1,18 @@
 """Per-frame cost of the ROS output path and of the DDS transport (medians; no model involved).
 
-    python scripts/bench_ros_io.py [--persons 1 5] [--repeats 30]
+    .venv/bin/python scripts/bench_ros_io.py [--persons 1 5] [--repeats 30] [--json OUT.json]
 
 Prints, per person count: HumanMeshArray build + CDR, skeleton-only MarkerArray, MarkerArray with
-mesh TRIANGLE_LISTs; then one 1280x720 rgb8 Image sent and received over DDS on loopback
+mesh TRIANGLE_LISTs, and the CDR size of one person with and without vertices; then one 1280x720
+rgb8 Image sent and received over DDS on loopback
 (serialise, send, receive, deserialise) between two participants of this process.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import statistics
 import threading
 import time
@@ -87,7 +90,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--persons", type=int, nargs="+", default=[1, 5])
     parser.add_argument("--repeats", type=int, default=30)
+    parser.add_argument("--json", help="also write the figures here")
     args = parser.parse_args()
+    report: dict[str, object] = {"load_average_1min_start": os.getloadavg()[0], "rows": []}
     typestore = get_typestore()
     rng = np.random.default_rng(0)
     faces = rng.integers(0, 6890, (13776, 3))
@@ -100,7 +105,22 @@ def main() -> None:
         mesh = median_ms(lambda f=frame: frame_markers(f, faces, with_mesh=True), args.repeats)
         print(f"{persons} person(s): HumanMeshArray build+CDR {humans:.2f} ms, skeleton MarkerArray "
               f"{skeleton:.2f} ms, MarkerArray with mesh TRIANGLE_LISTs {mesh:.2f} ms")  # fmt: skip
-    print(f"1280x720 rgb8 Image over DDS loopback: {dds_image_latency_ms(args.repeats):.1f} ms median")
+        report["rows"].append(  # type: ignore[attr-defined]
+            {"persons": persons, "humans_build_cdr_ms": humans, "skeleton_markers_ms": skeleton,
+             "mesh_markers_ms": mesh}
+        )  # fmt: skip
+    one = synthetic_frame(1, rng)
+    sizes = {v: len(typestore.serialize_cdr(frame_to_msg(one, v), HUMAN_MESH_ARRAY)) for v in (False, True)}
+    print(f"HumanMeshArray with one person: {sizes[False]} bytes, {sizes[True]} with vertices")
+    image_ms = dds_image_latency_ms(args.repeats)
+    print(f"1280x720 rgb8 Image over DDS loopback: {image_ms:.1f} ms median")
+    report |= {"one_person_cdr_bytes": sizes[False], "one_person_with_vertices_cdr_bytes": sizes[True],
+               "dds_image_1280x720_ms": image_ms, "load_average_1min_end": os.getloadavg()[0],
+               "command": "scripts/bench_ros_io.py --persons " + " ".join(map(str, args.persons))
+               + f" --repeats {args.repeats}"}  # fmt: skip
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump(report, f, indent=1)
 
 
 if __name__ == "__main__":

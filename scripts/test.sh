@@ -5,5 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --ros
 .venv/bin/ruff check fasthmr_ros tests launch scripts
+.venv/bin/mypy
 # The ROS tests fail instead of skipping when rclpy or the built messages are missing.
 FASTHMR_REQUIRE_ROS=1 .venv/bin/python -m pytest -q "$@"

@@ -34,7 +34,7 @@ PROFILE = ROOT / "config" / "fastdds_interop.xml"
 
 
 def config() -> NodeConfig:
-    return NodeConfig(device="cpu", cpu_threads=1, mesh_markers=False, marker_rate_hz=20.0)
+    return NodeConfig(device="cpu", cpu_threads=1, mesh_markers=False, marker_rate_hz=20.0, publish_tf=True)
 
 
 @pytest.fixture(scope="module")

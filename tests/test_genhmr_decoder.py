@@ -8,7 +8,7 @@ from fasthmr_ros.bench.decoders import genhmr_cost as measure_cost
 from fasthmr_ros.cli.main import main
 from fasthmr_ros.config import DecoderConfig, GenHMRConfig, GenHMRRefinementConfig, genhmr_preset
 from fasthmr_ros.decoders import build_decoder
-from fasthmr_ros.decoders.base import DecoderInput
+from fasthmr_ros.decoders.base import DecoderInput, DecoderOutput
 from fasthmr_ros.decoders.data import synthetic_sequences, write_feature_sequence
 from fasthmr_ros.decoders.genhmr.checkpoint import load_genhmr
 from fasthmr_ros.decoders.genhmr.decoder import GenHMRDecoder
@@ -100,10 +100,17 @@ def test_decoder_samples_and_refines(trained_checkpoint):
     refined = decoder.decode(_decoder_input(decoder, 2, kp))
     result = decoder.last_refinement
     assert result is not None and result.steps_done == 5
-    assert (result.reprojection_after_px <= result.reprojection_before_px).all()
-    assert not torch.equal(refined.body_pose, plain.body_pose) or torch.equal(
-        result.reprojection_after_px, result.reprojection_before_px
-    )
+    assert (result.reprojection_after_px < result.reprojection_before_px).all()
+
+    def distance_to_keypoints(out: DecoderOutput) -> torch.Tensor:
+        """Mean 2D distance (crop units) of the decoded pose's projected joints to the keypoints."""
+        with torch.no_grad():
+            body = body_model(out.global_orient, out.body_pose, batch.betas)
+            joints = body.joints[:, coco17_joint_index(body_model.joint_set)]
+            return (project_to_crop(joints, batch.pred_cam) - xy).norm(dim=-1).mean(dim=-1)
+
+    # Measured here, not taken from the decoder's own report: the returned pose fits the keypoints better.
+    assert (distance_to_keypoints(refined) < 0.95 * distance_to_keypoints(plain)).all()
     wrong_width = _decoder_input(decoder, 1)
     wrong_width.image_tokens = torch.randn(1, 7, 5)
     with pytest.raises(InputError, match="backbone tokens"):

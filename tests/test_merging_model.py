@@ -61,10 +61,17 @@ def test_merged_tokens_feed_the_head_and_output_count_follows_schedule() -> None
     assert schedule.merges == (40, 40, 22)
     assert out["image_tokens"].shape == (3, 90, 64)
     assert torch.allclose(out["token_sizes"].sum(dim=1), torch.full((3,), 192.0, dtype=torch.float64))
-    direct = model.smpl_head(out["image_tokens"], token_sizes=out["token_sizes"])
-    for key in ("global_orient", "body_pose", "betas", "pred_cam"):
-        assert torch.equal(out[key], direct[key])
-        assert torch.isfinite(out[key]).all()
+    # Proportional attention: a merged token of size s must weigh in the head like s copies of it.
+    # So the head on each crop's merged tokens, each repeated `size` times (192 tokens again, no
+    # sizes), must give the model's outputs.
+    sizes = out["token_sizes"].round().long()
+    for b in range(3):
+        repeated = out["image_tokens"][b].repeat_interleave(sizes[b], dim=0)[None]
+        assert repeated.shape == (1, 192, 64)
+        alone = model.smpl_head(repeated)
+        for key in ("global_orient", "body_pose", "betas", "pred_cam"):
+            assert torch.allclose(out[key][b], alone[key][0], atol=1e-9), key
+            assert torch.isfinite(out[key]).all()
     plain = model(crops)  # no mask: plain ToMe, same count
     assert plain["image_tokens"].shape == (3, 90, 64)
     assert not torch.allclose(plain["image_tokens"], out["image_tokens"])

@@ -71,7 +71,8 @@ class TokenSchedule:
             raise ScheduleError(f"target_layers must be >= 1, got {layers}")
         total = num_tokens - target
         per_layer = math.ceil(total / layers)
-        merges, tokens = [], num_tokens
+        merges: list[int] = []
+        tokens = num_tokens
         for _ in range(layers):
             r = min(per_layer, total - sum(merges), tokens // 2)
             merges.append(r)

@@ -48,6 +48,7 @@ from rclpy.signals import SignalHandlerOptions
 
 from fasthmr_ros.config import NodeConfig
 from fasthmr_ros.errors import FastHMRError
+from fasthmr_ros.ros.hri import OUTPUT_TYPES as HRI_OUTPUT_TYPES
 from fasthmr_ros.ros.node_core import DIAGNOSTIC_ARRAY, NodeCore
 from fasthmr_ros.ros.node_inputs import NodeInputs, input_types
 from fasthmr_ros.ros.node_params import SPECS, ParameterError, check_value
@@ -128,7 +129,7 @@ class RclpyTransport(Transport):
         return self.node.get_clock().now().nanoseconds
 
     def advertise(self, topic: str, msgtype: str, qos: QosProfile) -> RclpyPublisher:
-        publisher = self.node.create_publisher(message_class(msgtype), topic, _rclpy_qos(qos))
+        publisher: Any = self.node.create_publisher(message_class(msgtype), topic, _rclpy_qos(qos))
         self._endpoints.append(publisher)
         return RclpyPublisher(self, topic, msgtype, publisher)
 
@@ -254,7 +255,8 @@ class FastHMRNode(LifecycleNode):
             self.get_logger().info(f"ros_store {cfg.ros_store} -> {distro} (ROS_DISTRO)")
             cfg.ros_store = distro
         try:
-            for msgtype in [*input_types(cfg).values(), *OUTPUT_TYPES]:
+            hri_types = HRI_OUTPUT_TYPES if cfg.hri else ()
+            for msgtype in [*input_types(cfg).values(), *OUTPUT_TYPES, *hri_types]:
                 message_class(msgtype)  # a clear error now rather than at activation
             if cfg.publish_tf and not has_message(TF_MESSAGE):
                 raise ParameterError(TF_MISSING)
@@ -276,7 +278,7 @@ class FastHMRNode(LifecycleNode):
             logger=logging.getLogger("fasthmr.node"),
         )
         self.inputs = NodeInputs(cfg, self.core, self.transport)
-        self._guard = self.create_guard_condition(self.core.process_pending, self._inference_group)
+        self._guard = self.create_guard_condition(self._process_pending, self._inference_group)
         self.core.on_pending = self._guard.trigger
         b = loaded.backend
         self.get_logger().info(f"backend {b.backend} {b.precision} on {b.device}: {b.reason}")
@@ -306,6 +308,11 @@ class FastHMRNode(LifecycleNode):
     def on_shutdown(self, state: State) -> TransitionCallbackReturn:
         self.release()
         return TransitionCallbackReturn.SUCCESS
+
+    def _process_pending(self) -> None:
+        """Guard-condition callback (rclpy wants one that returns nothing)."""
+        if self.core is not None:
+            self.core.process_pending()
 
     def release(self) -> None:
         """Stop the worker and drop every endpoint (cleanup, shutdown, or the process ending)."""

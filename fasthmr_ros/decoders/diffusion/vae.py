@@ -17,6 +17,11 @@ from fasthmr_ros.decoders.diffusion.twist_swing import NUM_POINTS, REPR_DIM
 
 
 class MotionVAE(nn.Module):
+    rep_mean: torch.Tensor  # buffers, registered in __init__
+    rep_std: torch.Tensor
+    latent_scale: torch.Tensor
+    skeleton: torch.Tensor
+
     def __init__(self, cfg: DiffusionConfig):
         super().__init__()
         self.cfg = cfg

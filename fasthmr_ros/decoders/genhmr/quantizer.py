@@ -14,6 +14,11 @@ from torch import nn
 
 
 class EMACodebook(nn.Module):
+    embed: torch.Tensor  # buffers, registered in __init__
+    cluster_size: torch.Tensor
+    embed_sum: torch.Tensor
+    initialised: torch.Tensor
+
     def __init__(
         self, size: int, dim: int, decay: float = 0.99, dead_threshold: float = 1.0, eps: float = 1e-5
     ):

@@ -24,6 +24,9 @@ def full_body_pose(body21: torch.Tensor) -> torch.Tensor:
 
 
 class RestSkeleton(nn.Module):
+    rest_joints: torch.Tensor  # buffers, registered in __init__
+    parents: torch.Tensor
+
     def __init__(self, rest_joints: torch.Tensor, parents: torch.Tensor):
         super().__init__()
         self.register_buffer("rest_joints", rest_joints.float())  # (24, 3)

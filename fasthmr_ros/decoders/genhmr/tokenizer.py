@@ -62,6 +62,8 @@ class TokenizerOutput:
 
 
 class PoseTokenizer(nn.Module):
+    identity6d: torch.Tensor  # buffer, registered in __init__
+
     def __init__(self, cfg: GenHMRTokenizerConfig):
         super().__init__()
         self.cfg = cfg
@@ -126,5 +128,5 @@ def tokenizer_loss(
     }
     if joints_fn is not None:
         losses["joints"] = cfg.joint_loss_weight * F.mse_loss(joints_fn(out.body_pose), joints_fn(target))
-    losses["total"] = sum(losses.values())
+    losses["total"] = torch.stack(list(losses.values())).sum()
     return losses
