@@ -116,7 +116,7 @@ MODEL_PRESETS: dict[str, ModelConfig] = {
     "vit_b": _preset(768, 12, 12, name="vit_b"),
     "vit_s": _preset(384, 12, 6, HeadConfig(dim=512, depth=4, heads=8, dim_head=64, mlp_dim=512), "vit_s"),
     # The embedded default: trained on the CPU in minutes (`fasthmr train-hmr`), a few MB of weights.
-    "vit_xs": _preset(128, 6, 4, HeadConfig(dim=128, depth=2, heads=4, dim_head=32, mlp_dim=256), "vit_xs"),
+    "vit_xs": _preset(96, 4, 3, HeadConfig(dim=96, depth=2, heads=3, dim_head=32, mlp_dim=192), "vit_xs"),
     # Tests: runs in milliseconds on a CPU.
     "tiny": _preset(64, 4, 2, HeadConfig(dim=64, depth=2, heads=2, dim_head=16, mlp_dim=64), "tiny"),
 }

@@ -173,7 +173,7 @@ def test_30hz_input_gives_outputs_with_the_input_stamps(loaded: LoadedPipeline, 
     assert values["backend reason"] == loaded.backend.reason
     expected = {"input rate (Hz)", "output rate (Hz)", "latency median (ms)", "errors"}
     assert expected | {"frames dropped (newer frame arrived)"} <= set(values)
-    assert status.level == 1  # the embedded default warns that its estimates are meaningless
+    assert status.level == 1  # the embedded default warns that it knows stand-in bodies only
 
 
 def test_burst_faster_than_the_model_drops_stale_frames(loaded: LoadedPipeline, domain: int) -> None:

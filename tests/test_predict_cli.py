@@ -19,7 +19,7 @@ from fasthmr_ros.models.standin import ensure_standin_assets
 def test_demo_runs_end_to_end_and_writes_result_and_overlay(tmp_path, capsys) -> None:
     assert main(["demo", "--out", str(tmp_path)]) == 0
     result = json.loads((tmp_path / "predict" / "result.json").read_text())
-    assert "MEANINGLESS" in result["warning"]
+    assert "synthetic stand-in bodies only" in result["warning"]
     assert len(result["persons"]) == 2
     person = result["persons"][0]
     assert np.asarray(person["body_pose"]).shape == (23, 3, 3)
@@ -36,7 +36,7 @@ def test_demo_runs_end_to_end_and_writes_result_and_overlay(tmp_path, capsys) ->
     source = cv2.imread(str(tmp_path / "sample.png"))
     assert overlay.shape == source.shape
     assert (np.abs(overlay.astype(int) - source).sum(axis=2) > 30).mean() > 0.01, "nothing drawn"
-    assert "MEANINGLESS" in capsys.readouterr().out
+    assert "synthetic stand-in bodies only" in capsys.readouterr().out
 
 
 def test_predict_with_boxes_and_camera(tmp_path) -> None:

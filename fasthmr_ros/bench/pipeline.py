@@ -25,7 +25,6 @@ from fasthmr_ros.pipeline.camera import default_intrinsics
 from fasthmr_ros.pipeline.core import Pipeline
 from fasthmr_ros.pipeline.detection import Detection
 from fasthmr_ros.pipeline.estimator import MeshEstimator
-from fasthmr_ros.pipeline.images import decode_image
 
 TARGET_MS = {1: 15.0, 5: 40.0}
 EXCLUDED_STAGES = ("model",)
@@ -128,6 +127,8 @@ def measure_split(
     store: str = "jazzy",
 ) -> dict[str, Any]:
     """Median milliseconds per stage and in total, per person count, model time excluded."""
+    # Imported here: they need the ROS message libraries, which the model-only sections do not.
+    from fasthmr_ros.pipeline.images import decode_image
     from fasthmr_ros.ros.messages.builders import frame_to_msg
     from fasthmr_ros.ros.messages.typestore import HUMAN_MESH_ARRAY, get_typestore
 

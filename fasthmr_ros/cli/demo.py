@@ -6,7 +6,8 @@
    `fasthmr bag` on it -> DIR/humans_bag (per-frame HumanMeshArray, latched mesh, markers) and
    DIR/preview.mp4.
 With real files in place (see `fasthmr download status`) the same command
-uses them; otherwise the embedded default runs and says its estimates are meaningless.
+uses them; otherwise the embedded default runs: trained on synthetic stand-in bodies only, its
+meshes lie on the demo's stand-in people, and it says that real people need the real weights.
 """
 
 from __future__ import annotations

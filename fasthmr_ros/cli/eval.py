@@ -48,18 +48,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from fasthmr_ros.config import (
-        DecoderConfig,
-        GenHMRConfig,
-        MergingConfig,
-        PipelineConfig,
-        RuntimeConfig,
-        TrackerConfig,
-    )
+    from fasthmr_ros.config import DecoderConfig, MergingConfig, RuntimeConfig
     from fasthmr_ros.errors import InputError
-    from fasthmr_ros.evaluation import accuracy, mean_pose_of, run_pipeline
+    from fasthmr_ros.evaluation import accuracy, evaluation_pipeline, mean_pose_of, run_pipeline
     from fasthmr_ros.evaluation.report import plot, table
-    from fasthmr_ros.pipeline.core import build_pipeline
     from fasthmr_ros.runtime.estimator import use_backend
     from fasthmr_ros.runtime.select import choose_backend, probe_capabilities
     from fasthmr_ros.samples.dataset import read_labelled_set
@@ -79,16 +71,7 @@ def run(args: argparse.Namespace) -> int:
     decoder = DecoderConfig(decoder=args.decoder)
     if args.decoder_model:
         setattr(decoder, f"{args.decoder}_model", args.decoder_model)
-    cfg = PipelineConfig(
-        checkpoint=args.merged or args.checkpoint,
-        smpl=args.smpl,
-        device=args.device,
-        detection="upstream",
-        max_persons=64,
-        min_box_size=1,
-        tracker=TrackerConfig(min_hits=1),
-    )
-    pipeline = build_pipeline(cfg, decoder, merging, GenHMRConfig())
+    pipeline = evaluation_pipeline(args.merged or args.checkpoint, args.smpl, args.device, decoder, merging)
     runtime = RuntimeConfig(backend=args.backend, precision=args.precision, device=args.device)
     caps = probe_capabilities()
     backend = use_backend(pipeline, runtime, choose_backend(runtime, caps), caps)

@@ -11,6 +11,8 @@ ROWS = (
     ("pve_mm", "PVE (mm)"),
     ("accel_mm", "accel error (mm/frame^2)"),
     ("mean_pose_mpjpe_mm", "mean-pose baseline MPJPE (mm)"),
+    ("pelvis_error_mm", "pelvis position error (mm)"),
+    ("joints2d_px", "2D joint error (px)"),
     ("per_crop_ms_median", "per-crop latency, median (ms)"),
 )
 

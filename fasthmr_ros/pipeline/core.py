@@ -422,7 +422,7 @@ def build_pipeline(
 
     `decoder` is a `DecoderConfig` (None: the regression head's pose), `genhmr` a `GenHMRConfig`.
     The returned pipeline's `model_description`/`body_description`/`embedded` say what was used,
-    so front ends can warn when the estimates are meaningless.
+    so front ends can warn when the embedded default (stand-in bodies only) runs.
     """
     from fasthmr_ros.models.default import resolve_body_model, resolve_model
 

@@ -99,7 +99,10 @@ def decode_image(
     packed = buf.reshape(rows, step)[:, :row_bytes]  # drop row padding
     if not packed.flags.c_contiguous:
         packed = np.ascontiguousarray(packed)
-    msg = SimpleNamespace(encoding=encoding, width=width, height=rows, data=packed, is_bigendian=is_bigendian)
+    # rosbags-image reads only these fields, so a namespace stands in for a full Image message.
+    msg: Any = SimpleNamespace(
+        encoding=encoding, width=width, height=rows, data=packed, is_bigendian=is_bigendian
+    )
     try:
         if encoding == "8UC4":  # channels taken as RGBA, as cv_bridge does for generic 4-channel data
             return cv2.cvtColor(image_to_cvimage(msg, "rgba8"), cv2.COLOR_RGBA2RGB)

@@ -30,7 +30,7 @@ class RunnerEstimator(MeshEstimator):
         self, crops: torch.Tensor, info: torch.Tensor | None, **model_kwargs: torch.Tensor
     ) -> dict[str, torch.Tensor]:
         out = self.runner(crops, bbox_info=info, person_mask=model_kwargs.get("person_mask"))
-        return {k: v.to(self.device) for k, v in out.items()}
+        return {k: torch.as_tensor(v).to(self.device) for k, v in out.items()}
 
 
 def use_backend(

@@ -185,12 +185,12 @@ class SceneRenderer:
         ) + transl
 
     def root_offset(self, person: _Person) -> np.ndarray:
-        """(3,) the rest pelvis position of this body shape (SMPL rotates about it)."""
-        betas = torch.as_tensor(person.betas, dtype=torch.float32)[None]
-        eye = torch.eye(3).expand(1, 24, 3, 3)
-        with torch.no_grad():
-            out = self.body(eye[:, :1], eye[:, 1:], betas)
-        return out.smpl_joints[0, 0].numpy().astype(np.float64)
+        """(3,) the rest pelvis position of this body shape (SMPL rotates about it): the joint
+        regressor's pelvis row applied to the shaped template, without posing the whole body."""
+        smpl = self.body.smpl
+        betas = torch.as_tensor(person.betas, dtype=smpl.shapedirs.dtype)
+        shaped = smpl.v_template + torch.einsum("vck,k->vc", smpl.shapedirs[..., : len(betas)], betas)
+        return (smpl.J_regressor[0] @ shaped).double().numpy()
 
     def render(
         self,

@@ -43,11 +43,11 @@ log = logging.getLogger(__name__)
 @dataclass
 class TrainHMRSettings:
     preset: str = "vit_xs"
-    steps: int = 3000
+    steps: int = 1200
     batch_size: int = 32
-    lr: float = 5e-4
+    lr: float = 3e-4
     weight_decay: float = 0.05
-    warmup: int = 200
+    warmup: int = 100
     seed: int = 0
     box_jitter: float = 0.08  # relative shift and scale noise of the training boxes
     checkpoint_every: int = 250

@@ -568,7 +568,7 @@ class NodeCore:
         values["body model"] = self.pipeline.body_description
         level, summary = OK, "running"
         if self.pipeline.embedded:
-            level, summary = WARN, "embedded default model: estimates are meaningless"
+            level, summary = WARN, "embedded default model: trained on synthetic stand-in bodies only"
         if s.frames_in and time.monotonic() - self._last_input > STALL_S:
             level, summary = WARN, f"no input for more than {STALL_S:.0f} s"
         if s.errors and s.processed == 0:

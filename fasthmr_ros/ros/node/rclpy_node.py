@@ -186,12 +186,7 @@ class FastHMRNode(LifecycleNode):
             unpaired=lambda: self.inputs.unpaired() if self.inputs is not None else {},
         )
         self.inputs = NodeInputs(cfg, self.core, self.transport)
-        core = self.core
-
-        def process_pending() -> None:
-            core.process_pending()
-
-        self._guard = self.create_guard_condition(process_pending, self._inference_group)
+        self._guard = self.create_guard_condition(self._process_pending, self._inference_group)
         b = loaded.backend
         self.get_logger().info(f"backend {b.backend} {b.precision} on {b.device}: {b.reason}")
         if loaded.pipeline.embedded:
@@ -220,6 +215,11 @@ class FastHMRNode(LifecycleNode):
     def on_shutdown(self, state: State) -> TransitionCallbackReturn:
         self.release()
         return TransitionCallbackReturn.SUCCESS
+
+    def _process_pending(self) -> None:
+        """Guard-condition callback (rclpy wants one that returns nothing)."""
+        if self.core is not None:
+            self.core.process_pending()
 
     def release(self) -> None:
         """Stop the worker and drop every endpoint (cleanup, shutdown, or the process ending)."""

@@ -73,8 +73,10 @@ def qos_compatible(reader: tuple[bool, bool], writer: tuple[bool, bool]) -> bool
 
 def _matched_keys(local: DataReader | DataWriter) -> set[uuid.UUID]:
     if isinstance(local, DataReader):
-        return {local.get_matched_publication_data(h).key for h in local.get_matched_publications()}
-    return {local.get_matched_subscription_data(h).key for h in local.get_matched_subscriptions()}
+        found = [local.get_matched_publication_data(h) for h in local.get_matched_publications()]
+    else:
+        found = [local.get_matched_subscription_data(h) for h in local.get_matched_subscriptions()]
+    return {endpoint.key for endpoint in found if endpoint is not None}  # None: gone meanwhile
 
 
 class PeerWatch:
