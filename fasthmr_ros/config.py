@@ -411,6 +411,11 @@ class MessagesConfig:
         metadata=param("ROS 2 distro whose message definitions are used", choices=("humble", "jazzy")),
     )
 
+    def needs_vertices(self) -> bool:
+        """Whether these messages use the mesh vertices (the one rule the bag tool and the node
+        follow): mesh markers draw them, `publish_vertices` sends them."""
+        return self.publish_vertices or self.mesh_markers
+
 
 @dataclass
 class BagConfig:

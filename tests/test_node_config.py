@@ -29,6 +29,7 @@ from fasthmr_ros.ros.node.params import (
     check_config,
     check_value,
     field_types,
+    vertices_needed,
 )
 from fasthmr_ros.ros.node.setup import pipeline_config, runtime_config
 
@@ -115,6 +116,10 @@ def test_node_parameters_that_set_a_section_are_that_sections_settings() -> None
         TrackerConfig(iou_threshold=0.2),
     )
     assert runtime_config(changed).device == "cpu" and runtime_config(changed).engine_cache_dir is None
+    # One vertex rule for the node and the bag tool: markers draw the mesh, publish_vertices sends it.
+    assert vertices_needed(node) and not vertices_needed(NodeConfig(mesh_markers=False))
+    assert vertices_needed(NodeConfig(mesh_markers=False, publish_vertices=True))
+    assert not pipeline_config(NodeConfig(mesh_markers=False), "cpu").output_vertices
     # One default output topic: relative for the node (its namespace), under / in a bag.
     assert (node.humans_topic, absolute_outputs(BagConfig().outputs).humans) == (
         "fasthmr/humans",

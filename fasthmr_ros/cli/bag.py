@@ -155,9 +155,8 @@ def run(args: argparse.Namespace) -> int:
     pipeline_cfg = (
         load_yaml_section(args.config, PipelineConfig, "pipeline") if args.config else PipelineConfig()
     )
-    # Vertices are needed for mesh markers, the preview and vertex publishing.
-    messages = cfg.messages
-    pipeline_cfg.output_vertices = bool(messages.publish_vertices or messages.mesh_markers or args.preview)
+    # Vertices are needed by the messages (mesh markers, vertex publishing) and by the preview.
+    pipeline_cfg.output_vertices = cfg.messages.needs_vertices() or bool(args.preview)
     pipeline = pipeline_from_args(args, pipeline_cfg)
     preview = PreviewVideo(args.preview, fps=0.0, faces=pipeline.faces) if args.preview else None
     processor = BagProcessor(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from fasthmr_ros.config import PARAM, NodeConfig, ParamSpec
+from fasthmr_ros.config import PARAM, MessagesConfig, NodeConfig, ParamSpec, mirrored
 from fasthmr_ros.errors import FastHMRError
 from fasthmr_ros.ros.node.cameras import camera_inputs
 
@@ -59,6 +59,5 @@ def check_config(cfg: NodeConfig) -> NodeConfig:
 
 
 def vertices_needed(cfg: NodeConfig) -> bool:
-    """Whether the node's outputs use the mesh vertices: mesh markers draw them, and
-    `publish_vertices` sends them."""
-    return cfg.publish_vertices or cfg.mesh_markers
+    """`MessagesConfig.needs_vertices` for the node's (flat) settings."""
+    return MessagesConfig(**mirrored(cfg, MessagesConfig)).needs_vertices()
