@@ -428,7 +428,12 @@ class BagConfig:
     detections_topic: str = ""
     slop_s: float = 0.05  # largest stamp difference for image / camera_info / detections pairing
     storage: str = "mcap"  # output storage: "mcap" | "sqlite3"
-    use_default_intrinsics: bool = False  # no usable CameraInfo -> HMR 2.0's focal guess
+    use_default_intrinsics: bool = field(
+        default=False,
+        metadata=param(
+            "no usable CameraInfo: use HMR 2.0's focal guess instead of skipping the frame (counted)"
+        ),
+    )
     outputs: OutputTopicsConfig = field(default_factory=OutputTopicsConfig)
     messages: MessagesConfig = field(default_factory=MessagesConfig)
     # Several cameras, robot frame and ROS4HRI (same meaning as the node's parameters of these
@@ -623,6 +628,9 @@ class NodeConfig:
             "largest stamp difference (s) between paired image, camera info, detections", 0.0, 1.0
         ),
     )
+    # An unusable CameraInfo (e.g. an uncalibrated driver's zero K); a missing one still holds
+    # the image back, since pairing waits for it.
+    use_default_intrinsics: bool = mirror(BagConfig, "use_default_intrinsics")
     # Outputs.
     humans_topic: str = mirror(OutputTopicsConfig, "humans")
     mesh_topic: str = mirror(OutputTopicsConfig, "mesh")

@@ -235,6 +235,21 @@ def test_malformed_inputs_are_counted_and_skipped(loaded: LoadedPipeline, domain
     assert node.core.diagnostic_values()[2]["malformed"] == str(sum(stats.malformed.values()))
 
 
+def test_unusable_camera_info_falls_back_to_default_intrinsics_when_allowed(
+    loaded: LoadedPipeline, domain: int
+) -> None:
+    zero_k = camera_info_message(CAMERA, 0, FRAME)
+    zero_k.k = np.zeros(9)  # what an uncalibrated driver publishes
+    with start(loaded, domain, use_default_intrinsics=True) as node, DdsTransport(domain) as side:
+        camera = Camera(side)
+        assert send_until(lambda: camera.send(info=zero_k), lambda: node.core.stats().processed > 0)
+        stats = node.core.stats()
+    assert stats.default_intrinsics >= stats.processed > 0
+    assert "camera_info" not in stats.malformed
+    values = node.core.diagnostic_values()[2]
+    assert int(values["frames with default intrinsics (CameraInfo unusable)"]) >= stats.default_intrinsics
+
+
 def test_runtime_parameters_apply_to_the_next_frame(loaded: LoadedPipeline, domain: int) -> None:
     tf = Inbox()
     with start(loaded, domain) as node, DdsTransport(domain) as side:

@@ -38,13 +38,11 @@ from rosbags.rosbag2.errors import ReaderError, WriterError
 from tqdm import tqdm
 
 from fasthmr_ros.config import BagConfig
-from fasthmr_ros.errors import InputError
-from fasthmr_ros.pipeline.camera import default_intrinsics
 from fasthmr_ros.pipeline.detection import Detection
-from fasthmr_ros.pipeline.images import decode_image_message
 from fasthmr_ros.pipeline.result import CameraIntrinsics, FrameResult
 from fasthmr_ros.ros.bag.summary import MAX_EXAMPLES, BagSummary
 from fasthmr_ros.ros.bag.topics import BagError, absolute_outputs, choose_cameras, choose_topics
+from fasthmr_ros.ros.frames import FrameSkipError, frame_inputs
 from fasthmr_ros.ros.messages import builders
 from fasthmr_ros.ros.messages.hri import TRACKED_TOPIC, body_id, hri_messages, tracked_msg
 from fasthmr_ros.ros.messages.markers import MarkerStyle, frame_markers
@@ -327,10 +325,10 @@ class BagProcessor:
         self.summary.frames_in += 1
         try:
             frame, rgb = self._process(conn, raw, cam, detections)
-        except _SkipFrameError as skip:
-            self.summary.skip(skip.key, skip.detail)
+        except FrameSkipError as skip:
+            self.summary.skip(skip.reason, skip.detail)
             if self.on_frame:
-                self.on_frame(skip.rgb, None, skip.key)
+                self.on_frame(skip.rgb, None, skip.reason)
             return
         self.summary.frames_out += 1
         self.summary.persons += len(frame.persons)
@@ -383,53 +381,22 @@ class BagProcessor:
             stamp = builders.time_to_ns(image_msg.header.stamp)
             frame_id = image_msg.header.frame_id
         except Exception as exc:  # foreign bytes: any parse failure is this record's problem only
-            raise _SkipFrameError("corrupt_record", f"{type(exc).__name__}: {exc}") from exc
-        try:
-            rgb = decode_image_message(image_msg)
-        except InputError as exc:
-            raise _SkipFrameError("image_decode", str(exc)) from exc
-        height, width = rgb.shape[:2]
+            raise FrameSkipError("corrupt_record", f"{type(exc).__name__}: {exc}") from exc
         slop = round(self.cfg.slop_s * 1e9)
-        camera = self._camera(cam.infos, stamp, slop, width, height, rgb)
-        dets = None
-        if detections is not None:
-            det_raw = detections.nearest(stamp, slop)
-            if det_raw is None:
-                raise _SkipFrameError("no_detections", f"image stamp {stamp} ns", rgb)
-            try:
-                dets = builders.detections_from_msg(
-                    self.typestore.deserialize_cdr(det_raw, DETECTION_2D_ARRAY)
-                )
-            except InputError as exc:
-                raise _SkipFrameError("detections", str(exc), rgb) from exc
+        info_raw = cam.infos.nearest(stamp, slop) if cam.infos is not None else None
+        det_raw = detections.nearest(stamp, slop) if detections is not None else None
+        inputs = frame_inputs(
+            image_msg,
+            self.typestore.deserialize_cdr(info_raw, CAMERA_INFO) if info_raw is not None else None,
+            self.typestore.deserialize_cdr(det_raw, DETECTION_2D_ARRAY) if det_raw is not None else None,
+            stamp,
+            use_default_intrinsics=self.cfg.use_default_intrinsics or cam.infos is None,
+            detections_expected=detections is not None,
+        )
+        rgb = inputs.rgb
         try:
-            frame = cam.pipeline.process(rgb, camera, stamp, frame_id, detections=dets)
+            frame = cam.pipeline.process(rgb, inputs.camera, stamp, frame_id, detections=inputs.detections)
         except Exception as exc:  # one bad frame never aborts the run; the summary names it
             log.debug("pipeline failed on frame %d", stamp, exc_info=True)
-            raise _SkipFrameError("pipeline", f"{type(exc).__name__}: {exc}", rgb) from exc
+            raise FrameSkipError("pipeline", f"{type(exc).__name__}: {exc}", rgb) from exc
         return frame, rgb
-
-    def _camera(
-        self, infos: StampIndex | None, stamp: int, slop: int, width: int, height: int, rgb: np.ndarray
-    ) -> CameraIntrinsics:
-        if infos is None:
-            return default_intrinsics(width, height)
-        info_raw = infos.nearest(stamp, slop)
-        if info_raw is None:
-            if self.cfg.use_default_intrinsics:
-                return default_intrinsics(width, height)
-            raise _SkipFrameError("no_camera_info", f"image stamp {stamp} ns", rgb)
-        try:
-            return builders.camera_from_info(
-                self.typestore.deserialize_cdr(info_raw, CAMERA_INFO), width, height
-            )
-        except InputError as exc:
-            if self.cfg.use_default_intrinsics:
-                return default_intrinsics(width, height)
-            raise _SkipFrameError("camera_info", str(exc), rgb) from exc
-
-
-class _SkipFrameError(Exception):
-    def __init__(self, key: str, detail: str, rgb: np.ndarray | None = None) -> None:
-        super().__init__(detail)
-        self.key, self.detail, self.rgb = key, detail, rgb

@@ -6,16 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-# Skip reason key -> what it means (the summary prints both).
-SKIP_REASONS = {
-    "corrupt_record": "image record could not be deserialised",
-    "image_decode": "image could not be decoded",
-    "no_camera_info": "no CameraInfo within the slop",
-    "camera_info": "CameraInfo unusable",
-    "no_detections": "no detections within the slop",
-    "detections": "detections unusable",
-    "pipeline": "pipeline failed on the frame",
-}
+from fasthmr_ros.ros.frames import SKIP_REASONS
 
 MAX_EXAMPLES = 3  # distinct skip details kept per reason for the summary
 

@@ -34,11 +34,11 @@ from typing import Any
 import numpy as np
 
 from fasthmr_ros.config import NodeConfig
-from fasthmr_ros.errors import InputError
 from fasthmr_ros.pipeline.core import Pipeline
 from fasthmr_ros.pipeline.images import decode_image_message
 from fasthmr_ros.pipeline.multi_camera import CameraFrame, process_cameras
 from fasthmr_ros.pipeline.result import FrameResult
+from fasthmr_ros.ros.frames import FrameInputs, FrameSkipError, frame_inputs
 from fasthmr_ros.ros.messages import builders
 from fasthmr_ros.ros.messages.hri import TRACKED_TOPIC, body_id, hri_messages, tracked_msg
 from fasthmr_ros.ros.messages.markers import MarkerStyle, frame_markers
@@ -111,6 +111,7 @@ class NodeStats:
     output_rate_hz: float
     markers_published: int
     time_jumps: int
+    default_intrinsics: int  # frames whose CameraInfo was unusable: HMR 2.0's focal guess used
     unpaired: dict[str, int]  # images that never met their CameraInfo / detections, by reason
     newest_input_ns: int | None  # stamp of the last frame submitted
     last_output_ns: int | None  # stamp of the last frame published
@@ -161,6 +162,7 @@ class NodeCore:
         self._changes: dict[str, Any] = {}
         self._publishers: dict[str, Publisher] = {}
         self._frames_in = self._processed = self._dropped = self._markers = self._time_jumps = 0
+        self._default_intrinsics = 0  # frames that used HMR 2.0's focal guess
         self._camera_counts: dict[str, Counter[int]] = {k: Counter() for k in ("in", "processed", "dropped")}
         self._camera_frame: Counter[str] = Counter()
         self._tf_error = ""
@@ -265,7 +267,7 @@ class NodeCore:
             try:
                 self.tf.add(stamped, static)
             except ValueError as exc:
-                self._reject("transform", exc)
+                self._reject("transform", str(exc), expected=False)
 
     # -- run-time parameters -----------------------------------------------------------------
     def set_parameter(self, name: str, value: Any) -> Any:
@@ -329,7 +331,6 @@ class NodeCore:
             inputs = self._prepare(frame)
             if inputs is None:
                 continue
-            rgb, camera, dets = inputs
             last = self._last_stamp.get(i)
             if last is not None and frame.stamp_ns < last:
                 # A replayed bag looped or the clock jumped back: the tracks belong to another time.
@@ -337,7 +338,9 @@ class NodeCore:
                 with self._cond:
                     self._time_jumps += 1
             self._last_stamp[i] = frame.stamp_ns
-            ready[i] = CameraFrame(rgb, camera, frame.stamp_ns, frame.image.header.frame_id, dets)
+            ready[i] = CameraFrame(
+                inputs.rgb, inputs.camera, frame.stamp_ns, frame.image.header.frame_id, inputs.detections
+            )
         if len(self.pipelines) == 1:
             results: list[FrameResult | Exception | None] = [self._process_one(ready[0])]
         else:
@@ -358,27 +361,28 @@ class NodeCore:
         except Exception as exc:
             return exc
 
-    def _prepare(self, frame: FrameInput) -> tuple[np.ndarray, Any, Any] | None:
+    def _prepare(self, frame: FrameInput) -> FrameInputs | None:
         try:
-            rgb = frame.decode(frame.image)
-        except Exception as exc:  # cv_bridge raises its own types; all mean "unusable image"
-            return self._reject("image_decode", exc)
-        try:
-            camera = builders.camera_from_info(frame.camera_info, rgb.shape[1], rgb.shape[0])
-        except Exception as exc:
-            return self._reject("camera_info", exc)
-        dets = None
-        if frame.detections is not None:
-            try:
-                dets = builders.detections_from_msg(frame.detections)
-            except Exception as exc:
-                return self._reject("detections", exc)
-        return rgb, camera, dets
+            inputs = frame_inputs(
+                frame.image,
+                frame.camera_info,
+                frame.detections,
+                frame.stamp_ns,
+                use_default_intrinsics=self.cfg.use_default_intrinsics,
+                decode=frame.decode,
+            )
+        except FrameSkipError as skip:
+            return self._reject(skip.reason, skip.detail, skip.expected)
+        if inputs.default_intrinsics:
+            with self._cond:
+                self._default_intrinsics += 1
+            self._log_once("default_intrinsics", "CameraInfo unusable: using HMR 2.0's focal guess", True)
+        return inputs
 
-    def _reject(self, reason: str, exc: Exception) -> None:
+    def _reject(self, reason: str, detail: str, expected: bool) -> None:
         with self._cond:
             self._malformed[reason] += 1
-        self._log_once(reason, f"skipping a frame ({reason}): {exc}", isinstance(exc, InputError))
+        self._log_once(reason, f"skipping a frame ({reason}): {detail}", expected)
 
     def _error(self, reason: str, exc: Exception) -> None:
         with self._cond:
@@ -517,6 +521,7 @@ class NodeCore:
                 output_rate_hz=self._out_rate.rate(now),
                 markers_published=self._markers,
                 time_jumps=self._time_jumps,
+                default_intrinsics=self._default_intrinsics,
                 unpaired=self.unpaired(),
                 newest_input_ns=self._newest_input,
                 last_output_ns=self._last_output,
@@ -543,6 +548,7 @@ class NodeCore:
             "frames in": str(s.frames_in),
             "frames processed": str(s.processed),
             "frames dropped (newer frame arrived)": str(s.dropped),
+            "frames with default intrinsics (CameraInfo unusable)": str(s.default_intrinsics),
             "unpaired": str(sum(s.unpaired.values())),
             "malformed": str(sum(s.malformed.values())),
             "errors": str(sum(s.errors.values())),
