@@ -628,8 +628,8 @@ class NodeConfig:
             "largest stamp difference (s) between paired image, camera info, detections", 0.0, 1.0
         ),
     )
-    # An unusable CameraInfo (e.g. an uncalibrated driver's zero K); a missing one still holds
-    # the image back, since pairing waits for it.
+    # No CameraInfo yet, none near the image's stamp, or an unusable one (an uncalibrated
+    # driver's zero K).
     use_default_intrinsics: bool = mirror(BagConfig, "use_default_intrinsics")
     # Outputs.
     humans_topic: str = mirror(OutputTopicsConfig, "humans")

@@ -247,7 +247,21 @@ def test_unusable_camera_info_falls_back_to_default_intrinsics_when_allowed(
     assert stats.default_intrinsics >= stats.processed > 0
     assert "camera_info" not in stats.malformed
     values = node.core.diagnostic_values()[2]
-    assert int(values["frames with default intrinsics (CameraInfo unusable)"]) >= stats.default_intrinsics
+    assert int(values["frames with default intrinsics (no usable CameraInfo)"]) >= stats.default_intrinsics
+
+
+def test_camera_without_camera_info_is_processed_with_default_intrinsics_when_allowed(
+    loaded: LoadedPipeline, domain: int
+) -> None:
+    with start(loaded, domain, use_default_intrinsics=True) as node, DdsTransport(domain) as side:
+        images = side.advertise("/camera/image_raw", IMAGE, DEFAULT)  # and no CameraInfo at all
+
+        def send() -> None:
+            images.publish(image_message(np.full((H, W, 3), 90, np.uint8), time.time_ns(), FRAME))
+
+        assert send_until(send, lambda: node.core.stats().processed > 0)
+        stats = node.core.stats()
+    assert stats.default_intrinsics >= stats.processed > 0 and not stats.unpaired
 
 
 def test_runtime_parameters_apply_to_the_next_frame(loaded: LoadedPipeline, domain: int) -> None:

@@ -74,7 +74,7 @@ class FrameInput:
     stamp_ns: int
     received_ns: int
     image: Any
-    camera_info: Any
+    camera_info: Any | None  # None: none came (use_default_intrinsics)
     detections: Any | None = None
     decode: Decoder = decode_image_message
     camera: int = 0  # index into the node's cameras
@@ -111,7 +111,7 @@ class NodeStats:
     output_rate_hz: float
     markers_published: int
     time_jumps: int
-    default_intrinsics: int  # frames whose CameraInfo was unusable: HMR 2.0's focal guess used
+    default_intrinsics: int  # frames without a usable CameraInfo: HMR 2.0's focal guess used
     unpaired: dict[str, int]  # images that never met their CameraInfo / detections, by reason
     newest_input_ns: int | None  # stamp of the last frame submitted
     last_output_ns: int | None  # stamp of the last frame published
@@ -376,7 +376,7 @@ class NodeCore:
         if inputs.default_intrinsics:
             with self._cond:
                 self._default_intrinsics += 1
-            self._log_once("default_intrinsics", "CameraInfo unusable: using HMR 2.0's focal guess", True)
+            self._log_once("default_intrinsics", "no usable CameraInfo: using HMR 2.0's focal guess", True)
         return inputs
 
     def _reject(self, reason: str, detail: str, expected: bool) -> None:
@@ -548,7 +548,7 @@ class NodeCore:
             "frames in": str(s.frames_in),
             "frames processed": str(s.processed),
             "frames dropped (newer frame arrived)": str(s.dropped),
-            "frames with default intrinsics (CameraInfo unusable)": str(s.default_intrinsics),
+            "frames with default intrinsics (no usable CameraInfo)": str(s.default_intrinsics),
             "unpaired": str(sum(s.unpaired.values())),
             "malformed": str(sum(s.malformed.values())),
             "errors": str(sum(s.errors.values())),

@@ -61,7 +61,9 @@ class NodeInputs:
     def __init__(self, cfg: NodeConfig, core: NodeCore, transport: Transport) -> None:
         self.cfg, self.core, self.transport = cfg, core, transport
         self.pairers = [
-            LivePairer(cfg.slop_s, bool(cfg.detections_topic), self._pair_handler(i))
+            LivePairer(
+                cfg.slop_s, bool(cfg.detections_topic), self._pair_handler(i), cfg.use_default_intrinsics
+            )
             for i in range(len(core.cameras))
         ]
         self.active = False

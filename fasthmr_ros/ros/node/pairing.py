@@ -60,16 +60,25 @@ class Paired:
     stamp_ns: int
     received_ns: int
     image: Any
-    camera_info: Any
+    camera_info: Any | None  # None: none came (only with `camera_info_optional`)
     detections: Any | None
 
 
 class LivePairer:
     """Thread-safe: `add_*` may be called from any transport thread; `on_pair` runs on the caller's."""
 
-    def __init__(self, slop_s: float, with_detections: bool, on_pair: Callable[[Paired], None]) -> None:
+    def __init__(
+        self,
+        slop_s: float,
+        with_detections: bool,
+        on_pair: Callable[[Paired], None],
+        camera_info_optional: bool = False,
+    ) -> None:
+        """`camera_info_optional`: an image pairs without CameraInfo when none has arrived yet or
+        the CameraInfo topic has moved past its stamp (the caller then uses default intrinsics)."""
         self.slop_ns = round(slop_s * 1e9)
         self.on_pair = on_pair
+        self.camera_info_optional = camera_info_optional
         self.infos = StampIndex([])
         self.detections = StampIndex([]) if with_detections else None
         self._waiting: list[tuple[int, int, Any]] = []  # (stamp, received, image) in stamp order
@@ -109,7 +118,9 @@ class LivePairer:
             stamp, received, image = self._waiting[i]
             info = self.infos.nearest(stamp, self.slop_ns)
             dets = None if self.detections is None else self.detections.nearest(stamp, self.slop_ns)
-            if info is not None and (self.detections is None or dets is not None):
+            optional = self.camera_info_optional and self._none_coming(self.infos, stamp)
+            info_done = info is not None or optional
+            if info_done and (self.detections is None or dets is not None):
                 if i:
                     self.unpaired["superseded"] += i
                 del self._waiting[: i + 1]
@@ -119,11 +130,16 @@ class LivePairer:
 
     def _hopeless(self, stamp: int) -> bool:
         """A partner topic has moved past the slop with nothing near: stamps only grow, so none will come."""
-        for reason, index in (("no_camera_info", self.infos), ("no_detections", self.detections)):
+        infos = None if self.camera_info_optional else self.infos
+        for reason, index in (("no_camera_info", infos), ("no_detections", self.detections)):
             if index is None or index.nearest(stamp, self.slop_ns) is not None:
                 continue
-            newest = index.newest_ns
-            if newest is not None and newest > stamp + self.slop_ns:
+            if index.newest_ns is not None and self._none_coming(index, stamp):
                 self.unpaired[reason] += 1
                 return True
         return False
+
+    def _none_coming(self, index: StampIndex, stamp: int) -> bool:
+        """Nothing near `stamp` will arrive: the topic is silent so far, or has moved past the slop."""
+        newest = index.newest_ns
+        return newest is None or newest > stamp + self.slop_ns
