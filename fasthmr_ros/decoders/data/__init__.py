@@ -8,22 +8,25 @@
 """
 
 from fasthmr_ros.decoders.data.amass import (
-    NUM_BETAS,
-    NUM_BODY_JOINTS,
-    FeatureSequence,
     MotionClip,
-    find_feature_sequences,
     find_motion_files,
-    noisy_regression_sequence,
     read_amass,
-    read_feature_sequence,
     resample_rotations,
+    to_camera_frame,
+    write_amass,
+)
+from fasthmr_ros.decoders.data.common import NUM_BETAS, NUM_BODY_JOINTS
+from fasthmr_ros.decoders.data.features import (
+    FeatureSequence,
+    find_feature_sequences,
+    read_feature_sequence,
+    write_feature_sequence,
+)
+from fasthmr_ros.decoders.data.synthetic import (
+    noisy_regression_sequence,
     synthetic_clips,
     synthetic_motion,
     synthetic_sequences,
-    to_camera_frame,
-    write_amass,
-    write_feature_sequence,
 )
 
 __all__ = [
