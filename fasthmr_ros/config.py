@@ -16,6 +16,40 @@ import yaml
 
 T = TypeVar("T")
 
+PARAM = "node_parameter"  # field metadata key: the field as a live node parameter (`ParamSpec`)
+MIRRORS = "mirrors"  # NodeConfig field metadata key: (section class, field name) the field sets
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """How a setting appears as a node parameter: description, range, allowed values, and
+    whether it may change while the node runs (else it is read at configure)."""
+
+    description: str
+    low: float | None = None  # numeric range (inclusive); None = unbounded on that side
+    high: float | None = None
+    choices: tuple[str, ...] = ()  # allowed strings, when the set is closed
+    runtime: bool = False
+
+
+def param(
+    description: str,
+    low: float | None = None,
+    high: float | None = None,
+    choices: tuple[str, ...] = (),
+    runtime: bool = False,
+) -> dict[str, ParamSpec]:
+    """Field metadata declaring a node parameter: `field(default=..., metadata=param(...))`."""
+    return {PARAM: ParamSpec(description, low, high, choices, runtime)}
+
+
+def mirror(section: type, name: str) -> Any:
+    """A NodeConfig field that sets `section.name`: its default, description and range are that
+    field's, so they are written once. None becomes "" (ROS parameters cannot be None)."""
+    source = next(f for f in dataclasses.fields(section) if f.name == name)
+    default = "" if source.default is None else source.default
+    return field(default=default, metadata={PARAM: source.metadata[PARAM], MIRRORS: (section, name)})
+
 
 @dataclass
 class BackboneConfig:
@@ -244,12 +278,18 @@ class DecoderConfig:
     Shape and camera always come from the base head; only the pose is replaced.
     """
 
-    decoder: str = "regression"  # regression | diffusion | genhmr
+    decoder: str = field(
+        default="regression", metadata=param("pose decoder", choices=("regression", "diffusion", "genhmr"))
+    )
     diffusion_model: str = ""  # checkpoint from `fasthmr train-decoder denoiser`
     genhmr_model: str = ""  # checkpoint from the GenHMR trainer
     # Diffusion decoder at run time: emit the pose of frame t-k using k future frames (0 = causal).
-    lookahead: int = 0
-    sample_steps: int = 1  # denoising steps (the paper uses one)
+    lookahead: int = field(
+        default=0, metadata=param("diffusion decoder: frames of delay traded for smoothness", 0, 1024)
+    )
+    sample_steps: int = field(
+        default=1, metadata=param("diffusion decoder: denoising steps (the paper uses one)", 1, 1000)
+    )
     min_history: int = 4  # frames a track needs before the diffusion decoder takes over
 
 
@@ -260,9 +300,15 @@ DETECTION_MODES = ("auto", "upstream", "onnx", "fixed")
 class TrackerConfig:
     """IoU + Hungarian tracker (pipeline/tracking.py)."""
 
-    iou_threshold: float = 0.3  # least overlap between a predicted track box and a detection
+    iou_threshold: float = field(
+        default=0.3,
+        metadata=param("least IoU between a predicted track box and a detection", 0.01, 1.0, runtime=True),
+    )
     min_hits: int = 1  # matches before a track is confirmed and reported (3 for noisy detectors)
-    max_age: int = 30  # frames a lost track coasts before it (and its history) is dropped
+    max_age: int = field(
+        default=30,
+        metadata=param("frames a lost track coasts before it (and its history) is dropped", 0, 1000),
+    )
     velocity_gain: float = 0.5  # how fast the constant-velocity estimate follows new boxes
 
 
@@ -270,54 +316,105 @@ class TrackerConfig:
 class PipelineConfig:
     """Per-frame perception: models, detection, tracking, history and what goes into the results."""
 
-    # HMR 2.0 / CameraHMR / own checkpoint; None: the 4D-Humans cache, else the embedded default.
-    checkpoint: str | None = None
-    smpl: str | None = None  # SMPL_NEUTRAL.pkl; None: 4D-Humans cache, else the generated stand-in body
-    j19: str | None = None  # SMPL_to_J19.pkl for HMR 2.0's 44 joints; None: 4D-Humans cache
-    device: str = "cpu"
+    checkpoint: str | None = field(
+        default=None,
+        metadata=param(
+            "HMR 2.0 / CameraHMR / own checkpoint; empty = 4D-Humans cache, else the embedded default"
+        ),
+    )
+    smpl: str | None = field(
+        default=None,
+        metadata=param("SMPL_NEUTRAL.pkl; empty = 4D-Humans cache, else the generated stand-in body"),
+    )
+    j19: str | None = field(
+        default=None, metadata=param("SMPL_to_J19.pkl for HMR 2.0's 44 joints; empty = 4D-Humans cache")
+    )
+    device: str = "cpu"  # where the chosen backend runs (`RuntimeConfig.device` asks for one)
 
     # auto: upstream boxes when a frame brings them, else the ONNX detector when
     # `detector_model` is set, else `fixed_region`. The others force one source.
-    detection: str = "auto"
-    detector_model: str | None = None  # Ultralytics YOLO detect/segment/pose ONNX export
+    detection: str = field(
+        default="auto",
+        metadata=param("where person boxes come from", choices=("auto", "upstream", "onnx", "fixed")),
+    )
+    detector_model: str | None = field(
+        default=None, metadata=param("Ultralytics YOLO detect/segment/pose ONNX person detector")
+    )
     detector_task: str = "auto"  # auto (model metadata, then output shapes) | detect | segment | pose
     detector_input_size: int = 640  # used only when the ONNX input size is dynamic
     # Run the detector every N frames; in between, boxes come from the previous frame's
     # projected joints (moved by the track velocity).
-    detect_every: int = 1
-    score_threshold: float = 0.35
-    nms_iou: float = 0.6
+    detect_every: int = field(
+        default=1, metadata=param("run the detector every N frames, propagate boxes in between", 1, 1000)
+    )
+    score_threshold: float = field(
+        default=0.35, metadata=param("least detection score of a person", 0.0, 1.0, runtime=True)
+    )
+    nms_iou: float = field(
+        default=0.6,
+        metadata=param("non-maximum suppression IoU of the built-in detector", 0.0, 1.0, runtime=True),
+    )
     mask_threshold: float = 0.5  # segment models: mask probability that counts as person
     person_class_ids: list[int] = field(default_factory=lambda: [0])
     fixed_region: list[float] = field(default_factory=lambda: [0.0, 0.0, 1.0, 1.0])  # fractions
     # Joint extent -> person box before a detection has shown how the two relate: each side
     # grows by this fraction of the extent.
     propagate_margin: float = 0.1
-    min_box_size: float = 16.0  # pixels; smaller boxes are dropped
-    max_persons: int = 8  # best-scoring persons processed per frame (bounds the model batch)
+    min_box_size: float = field(
+        default=16.0, metadata=param("smallest person box side (pixels)", 0.0, 4096.0, runtime=True)
+    )
+    max_persons: int = field(
+        default=8, metadata=param("best-scoring persons processed per frame (bounds the model batch)", 1, 64)
+    )
     keypoint_model: str | None = None  # YOLO-pose ONNX for 2D keypoints (GenHMR refinement)
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
-    history_window: int = 16  # frames of per-track history kept for temporal decoders
+    history_window: int = field(
+        default=16, metadata=param("frames of per-track history kept for temporal decoders", 1, 1024)
+    )
     output_vertices: bool = False  # 6890 x 3 float32 per person in the results
 
 
 @dataclass
 class OutputTopicsConfig:
-    """Where results go (bag tool and live node alike). Relative names resolve in the namespace."""
+    """Where results go (bag tool and live node alike). Relative names resolve in the node's
+    namespace; a bag has none, so there they resolve in /."""
 
-    humans: str = "/fasthmr/humans"  # fasthmr_ros/HumanMeshArray, one per processed image
-    mesh: str = "/fasthmr/mesh"  # shape_msgs/Mesh, the fixed SMPL triangles, latched
-    markers: str = "/fasthmr/markers"  # visualization_msgs/MarkerArray for RViz
+    humans: str = field(
+        default="fasthmr/humans", metadata=param("fasthmr_ros/HumanMeshArray output, one per processed image")
+    )
+    mesh: str = field(
+        default="fasthmr/mesh",
+        metadata=param("shape_msgs/Mesh with the fixed SMPL triangles (transient local)"),
+    )
+    markers: str = field(
+        default="fasthmr/markers",
+        metadata=param("visualization_msgs/MarkerArray for RViz (mesh and skeleton)"),
+    )
 
 
 @dataclass
 class MessagesConfig:
     """What goes into the output messages."""
 
-    publish_vertices: bool = False  # HumanMesh.vertices (83 kB per person) on the humans topic
-    mesh_markers: bool = True  # TRIANGLE_LIST per person in the MarkerArray (~1 MB per person)
-    marker_lifetime_s: float = 0.5  # lost persons vanish from RViz after this long
-    ros_store: str = "jazzy"  # message definitions of this ROS 2 distro ("humble" | "jazzy")
+    publish_vertices: bool = field(
+        default=False, metadata=param("put the 6890 vertices (float32, 83 kB per person) in every HumanMesh")
+    )
+    mesh_markers: bool = field(
+        default=True,
+        metadata=param("include a TRIANGLE_LIST mesh per person in the markers (~1 MB each)", runtime=True),
+    )
+    marker_lifetime_s: float = field(
+        default=0.5, metadata=param("markers of a lost person vanish after this long (s)", 0.0, 10.0)
+    )
+    ros_store: str = field(
+        default="jazzy",
+        metadata=param("ROS 2 distro whose message definitions are used", choices=("humble", "jazzy")),
+    )
+
+    def needs_vertices(self) -> bool:
+        """Whether these messages use the mesh vertices (the one rule the bag tool and the node
+        follow): mesh markers draw them, `publish_vertices` sends them."""
+        return self.publish_vertices or self.mesh_markers
 
 
 @dataclass
@@ -331,7 +428,12 @@ class BagConfig:
     detections_topic: str = ""
     slop_s: float = 0.05  # largest stamp difference for image / camera_info / detections pairing
     storage: str = "mcap"  # output storage: "mcap" | "sqlite3"
-    use_default_intrinsics: bool = False  # no usable CameraInfo -> HMR 2.0's focal guess
+    use_default_intrinsics: bool = field(
+        default=False,
+        metadata=param(
+            "no usable CameraInfo: use HMR 2.0's focal guess instead of skipping the frame (counted)"
+        ),
+    )
     outputs: OutputTopicsConfig = field(default_factory=OutputTopicsConfig)
     messages: MessagesConfig = field(default_factory=MessagesConfig)
     # Several cameras, robot frame and ROS4HRI (same meaning as the node's parameters of these
@@ -444,16 +546,32 @@ class RuntimeConfig:
     A backend named explicitly that cannot run here is an error, never a silent substitute.
     """
 
-    backend: str = "auto"
-    # fp32 | fp16 | bf16 | int8. On the CPU: fp32, bf16, int8 (onnxruntime: fp32, int8); anything
-    # else runs fp32, and the selection reason says so.
-    precision: str = "fp16"
-    device: str = "cuda"
+    backend: str = field(
+        default="auto",
+        metadata=param(
+            "inference backend; auto picks TensorRT, then torch on CUDA, then CPU",
+            choices=("auto", "tensorrt", "torch", "onnxruntime", "cpu"),
+        ),
+    )
+    # On the CPU: fp32, bf16, int8 (onnxruntime: fp32, int8); anything else runs fp32, and the
+    # selection reason says so.
+    precision: str = field(
+        default="fp16",
+        metadata=param(
+            "inference precision (CPU: fp32, bf16, int8; docs/runtime.md)",
+            choices=("fp32", "fp16", "bf16", "int8"),
+        ),
+    )
+    device: str = field(
+        default="cuda",
+        metadata=param("torch device the backend should use (cuda, cuda:1, cpu); auto falls back to the CPU"),
+    )
     # torch backend only: torch.compile the model, and capture the fixed-shape path as a CUDA graph.
     compile: bool = False
     cuda_graphs: bool = False
-    # TensorRT engines and exported ONNX files; None = `fasthmr_ros.assets.paths.engines_dir()`.
-    engine_cache_dir: str | None = None
+    engine_cache_dir: str | None = field(
+        default=None, metadata=param("TensorRT engines / exported ONNX; empty = the package cache")
+    )
     # Crops per forward for the fixed-shape backends (TensorRT, CUDA graphs); more are split,
     # fewer are padded.
     batch: int = 1
@@ -468,66 +586,137 @@ class NodeConfig:
     """The live node (`fasthmr node`, `ros2 launch fasthmr_ros fasthmr.launch.py`).
 
     Flat on purpose: every field is one ROS parameter of the same name (ROS parameters cannot
-    be None, so "" means "not set" for paths and topics). `config/fasthmr.yaml` carries every
-    field with its default; `fasthmr_ros/ros/node_params.py` gives each one a description and a
-    range, and says which of them change at run time.
+    be None, so "" means "not set" for paths and topics). Each field carries its `ParamSpec`
+    (description, range, run-time changeability) as metadata; a field that sets a setting of
+    another section is a `mirror` of it, taking that field's default and description, and
+    `fasthmr_ros.ros.node.setup` fills the sections from the mirrors. `config/fasthmr.yaml`
+    carries every field with its default (a test holds them equal).
     """
 
     # Inputs. Relative names resolve in the node's namespace.
-    image_topic: str = "/camera/image_raw"
-    compressed_input: bool = False  # image_topic carries sensor_msgs/CompressedImage
-    camera_info_topic: str = "/camera/camera_info"
-    detections_topic: str = ""  # vision_msgs/Detection2DArray; "" = the pipeline finds people
-    # QoS of the input subscriptions. best_effort (REP-2003's sensor data) matches best-effort and
-    # reliable cameras; reliable matches only reliable ones, but lets large raw images arrive whole.
-    image_reliability: str = "best_effort"  # best_effort | reliable
-    queue_depth: int = 5  # keep-last depth of the input subscriptions
-    slop_s: float = 0.05  # largest stamp difference for image / camera_info / detections pairing
+    image_topic: str = field(
+        default="/camera/image_raw", metadata=param("sensor_msgs/Image (or CompressedImage) input topic")
+    )
+    compressed_input: bool = field(
+        default=False, metadata=param("the image topic carries sensor_msgs/CompressedImage (jpeg/png)")
+    )
+    camera_info_topic: str = field(
+        default="/camera/camera_info", metadata=param("sensor_msgs/CameraInfo of the image topic")
+    )
+    detections_topic: str = field(
+        default="",
+        metadata=param(
+            "vision_msgs/Detection2DArray person boxes from an upstream detector; empty = find people here"
+        ),
+    )
+    # best_effort (REP-2003's sensor data) matches best-effort and reliable cameras; reliable
+    # matches only reliable ones, but lets large raw images arrive whole.
+    image_reliability: str = field(
+        default="best_effort",
+        metadata=param(
+            "QoS reliability of the input subscriptions: best_effort (REP-2003 sensor data, matches every "
+            "camera) or reliable (only reliable cameras; large raw images arrive whole)",
+            choices=("best_effort", "reliable"),
+        ),
+    )
+    queue_depth: int = field(
+        default=5, metadata=param("keep-last QoS depth of the input subscriptions", 1, 100)
+    )
+    slop_s: float = field(
+        default=0.05,
+        metadata=param(
+            "largest stamp difference (s) between paired image, camera info, detections", 0.0, 1.0
+        ),
+    )
+    # No CameraInfo yet, none near the image's stamp, or an unusable one (an uncalibrated
+    # driver's zero K).
+    use_default_intrinsics: bool = mirror(BagConfig, "use_default_intrinsics")
     # Outputs.
-    humans_topic: str = "fasthmr/humans"  # fasthmr_ros/HumanMeshArray, one per processed image
-    mesh_topic: str = "fasthmr/mesh"  # shape_msgs/Mesh, the fixed triangles, latched
-    markers_topic: str = "fasthmr/markers"  # visualization_msgs/MarkerArray for RViz
-    marker_rate_hz: float = 2.0  # MarkerArray at most this often (0 = never); changes at run time
-    mesh_markers: bool = True  # TRIANGLE_LIST per person in the markers (~1 MB each)
-    marker_lifetime_s: float = 0.5  # lost persons vanish from RViz after this long
-    publish_vertices: bool = False  # HumanMesh.vertices (83 kB per person) on the humans topic
-    publish_tf: bool = False  # one TF frame per person: <tf_prefix>b<track id> under the 3D frame
-    tf_prefix: str = "body_"  # ROS4HRI (REP-155) names body frames body_<id>
-    diagnostics_rate_hz: float = 1.0
-    ros_store: str = "jazzy"  # message definitions of this ROS 2 distro ("humble" | "jazzy")
+    humans_topic: str = mirror(OutputTopicsConfig, "humans")
+    mesh_topic: str = mirror(OutputTopicsConfig, "mesh")
+    markers_topic: str = mirror(OutputTopicsConfig, "markers")
+    marker_rate_hz: float = field(
+        default=2.0, metadata=param("publish markers at most this often; 0 = never", 0.0, 60.0, runtime=True)
+    )
+    mesh_markers: bool = mirror(MessagesConfig, "mesh_markers")
+    marker_lifetime_s: float = mirror(MessagesConfig, "marker_lifetime_s")
+    publish_vertices: bool = mirror(MessagesConfig, "publish_vertices")
+    publish_tf: bool = field(
+        default=False,
+        metadata=param(
+            "broadcast a TF frame <tf_prefix>b<track id> per person (REP-155 body id)", runtime=True
+        ),
+    )
+    tf_prefix: str = field(
+        default="body_", metadata=param("prefix of the per-person TF frames (REP-155: body_)")
+    )
+    diagnostics_rate_hz: float = field(
+        default=1.0, metadata=param("diagnostics publishing rate (Hz)", 0.1, 10.0)
+    )
+    ros_store: str = mirror(MessagesConfig, "ros_store")
     # Model and where it runs.
-    checkpoint: str = ""  # "" = the 4D-Humans cache, else the embedded default
-    smpl: str = ""  # SMPL_NEUTRAL.pkl; "" = the 4D-Humans cache, else the stand-in body
-    j19: str = ""
-    backend: str = "auto"  # auto | tensorrt | torch | onnxruntime | cpu (see RuntimeConfig)
-    device: str = "cuda"  # auto falls back to the CPU (and says why in the diagnostics)
-    precision: str = "fp16"  # fp32 | fp16 | bf16 | int8; see RuntimeConfig
-    engine_cache_dir: str = ""  # "" = the package's engine cache
-    cpu_threads: int = 0  # torch intra-op threads (0 = torch's default)
-    decoder: str = "regression"  # regression | diffusion | genhmr
-    decoder_model: str = ""  # the diffusion or GenHMR checkpoint the decoder needs
-    lookahead: int = 0  # diffusion decoder: frames of delay traded for smoothness
-    sample_steps: int = 1  # diffusion decoder: denoising steps
-    token_merging: bool = False  # Mask-ToMe with MergingConfig's default schedule
+    checkpoint: str = mirror(PipelineConfig, "checkpoint")
+    smpl: str = mirror(PipelineConfig, "smpl")
+    j19: str = mirror(PipelineConfig, "j19")
+    backend: str = mirror(RuntimeConfig, "backend")
+    device: str = mirror(RuntimeConfig, "device")
+    precision: str = mirror(RuntimeConfig, "precision")
+    engine_cache_dir: str = mirror(RuntimeConfig, "engine_cache_dir")
+    cpu_threads: int = field(default=0, metadata=param("torch intra-op threads; 0 = torch's default", 0, 256))
+    decoder: str = mirror(DecoderConfig, "decoder")
+    decoder_model: str = field(default="", metadata=param("checkpoint of the diffusion or GenHMR decoder"))
+    lookahead: int = mirror(DecoderConfig, "lookahead")
+    sample_steps: int = mirror(DecoderConfig, "sample_steps")
+    token_merging: bool = field(
+        default=False, metadata=param("Mask-ToMe token merging with MergingConfig's default schedule")
+    )
     # Detection and tracking.
-    detection: str = "auto"  # auto | upstream | onnx | fixed (see PipelineConfig)
-    detector_model: str = ""  # Ultralytics YOLO detect/segment ONNX
-    detect_every: int = 1
-    max_persons: int = 8
-    score_threshold: float = 0.35  # changes at run time
-    nms_iou: float = 0.6  # changes at run time
-    min_box_size: float = 16.0  # pixels; changes at run time
-    tracker_iou_threshold: float = 0.3  # changes at run time
-    tracker_max_age: int = 30
-    history_window: int = 16
+    detection: str = mirror(PipelineConfig, "detection")
+    detector_model: str = mirror(PipelineConfig, "detector_model")
+    detect_every: int = mirror(PipelineConfig, "detect_every")
+    max_persons: int = mirror(PipelineConfig, "max_persons")
+    score_threshold: float = mirror(PipelineConfig, "score_threshold")
+    nms_iou: float = mirror(PipelineConfig, "nms_iou")
+    min_box_size: float = mirror(PipelineConfig, "min_box_size")
+    tracker_iou_threshold: float = mirror(TrackerConfig, "iou_threshold")
+    tracker_max_age: int = mirror(TrackerConfig, "max_age")
+    history_window: int = mirror(PipelineConfig, "history_window")
     # Robot integration: several cameras, the robot's frame, ROS4HRI.
     # "" = the one camera of image_topic / camera_info_topic. Else several cameras, comma or space
     # separated, each a namespace (`/front` = /front/image_raw + /front/camera_info) or an
     # `image_topic:camera_info_topic` pair; their crops share one forward pass.
-    cameras: str = ""
-    target_frame: str = ""  # "" = the camera frame; else 3D results, TF and markers in this frame
-    tf_tolerance_s: float = 0.1  # a transform this close beyond the newest one still counts
-    hri: bool = False  # ROS4HRI (REP-155): /humans/bodies/tracked, per-body topics, body TF frames
+    cameras: str = field(
+        default="",
+        metadata=param(
+            "several cameras: namespaces or image_topic:camera_info_topic pairs; empty = image_topic only"
+        ),
+    )
+    target_frame: str = field(
+        default="",
+        metadata=param(
+            "frame of the 3D outputs, markers and TF (from /tf and /tf_static); empty = the camera frame"
+        ),
+    )
+    tf_tolerance_s: float = field(
+        default=0.1, metadata=param("accept a transform this far (s) beyond the newest one", 0.0, 10.0)
+    )
+    hri: bool = field(
+        default=False, metadata=param("publish ROS4HRI (REP-155) body topics and body TF frames")
+    )
+
+
+def mirrored(cfg: NodeConfig, section: type) -> dict[str, Any]:
+    """The values of `cfg`'s mirrors of `section`, by their names there ("" back to None where
+    the section's default is None): keyword arguments for that section."""
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(cfg):
+        target = f.metadata.get(MIRRORS)
+        if target is None or target[0] is not section:
+            continue
+        source = next(s for s in dataclasses.fields(section) if s.name == target[1])
+        value = getattr(cfg, f.name)
+        out[target[1]] = None if source.default is None and value == "" else value
+    return out
 
 
 def load_node_config(path: str | Path) -> NodeConfig:

@@ -21,12 +21,11 @@ from collections.abc import Callable
 import numpy as np
 
 from fasthmr_ros.pipeline.result import CameraIntrinsics, FrameResult, PersonResult
-from fasthmr_ros.ros.bag_input import image_message
-from fasthmr_ros.ros.convert import frame_to_msg
-from fasthmr_ros.ros.markers import frame_markers
+from fasthmr_ros.ros.messages.builders import frame_to_msg, image_message
+from fasthmr_ros.ros.messages.markers import frame_markers
+from fasthmr_ros.ros.messages.typestore import HUMAN_MESH_ARRAY, IMAGE, get_typestore
 from fasthmr_ros.ros.transport.base import DEFAULT
 from fasthmr_ros.ros.transport.dds import DdsTransport
-from fasthmr_ros.ros.typestore import HUMAN_MESH_ARRAY, IMAGE, get_typestore
 
 
 def median_ms(fn: Callable[[], object], repeats: int) -> float:

@@ -12,7 +12,7 @@ common=(--synthetic 256 --frames 240 --save-every 250 --batch-size 64 --lr 1e-3)
 "$py" -m fasthmr_ros.cli.main train-decoder denoiser --vae "$out/vae.pt" --noise-deg 6 --steps 2000 \
     "${common[@]}" --out "$out/decoder.pt"
 for k in 0 8; do
-    "$py" -m fasthmr_ros.decoders.diffusion.evaluate --model "$out/decoder.pt" --synthetic 16 \
+    "$py" -m fasthmr_ros.cli.main eval-decoder --model "$out/decoder.pt" --synthetic 16 \
         --frames 240 --noise-deg 6 --lookahead "$k" --plot "$out/left_wrist_lookahead$k.png" \
         --json "$out/metrics_lookahead$k.json"
 done

@@ -17,11 +17,10 @@ from fasthmr_ros.models.default import resolve_body_model, resolve_model
 from fasthmr_ros.pipeline.core import Pipeline
 from fasthmr_ros.pipeline.estimator import MeshEstimator
 from fasthmr_ros.pipeline.result import CameraIntrinsics
-from fasthmr_ros.ros.bag import BAG_VERSION, BagProcessor
-from fasthmr_ros.ros.bag_input import camera_info_message, image_message
-from fasthmr_ros.ros.convert import time_to_ns
-from fasthmr_ros.ros.typestore import CAMERA_INFO, HUMAN_MESH_ARRAY, IMAGE, TF_MESSAGE
-from fasthmr_ros.ros.typestore import get_typestore as our_typestore
+from fasthmr_ros.ros.bag.processor import BAG_VERSION, BagProcessor
+from fasthmr_ros.ros.messages.builders import camera_info_message, image_message, time_to_ns
+from fasthmr_ros.ros.messages.typestore import CAMERA_INFO, HUMAN_MESH_ARRAY, IMAGE, TF_MESSAGE
+from fasthmr_ros.ros.messages.typestore import get_typestore as our_typestore
 from tests.test_tf_buffer import stamped as transform
 
 CAMERA = CameraIntrinsics(150.0, 150.0, 64.0, 48.0, 128, 96)

@@ -23,8 +23,8 @@ if not REQUIRE_ROS:
     pytest.importorskip("rclpy", reason="ROS 2 missing: bash scripts/setup.sh --ros")
 
 from fasthmr_ros.config import NodeConfig  # noqa: E402
-from fasthmr_ros.ros.dds_node import DdsNode  # noqa: E402
-from fasthmr_ros.ros.node_setup import LoadedPipeline, load_pipeline  # noqa: E402
+from fasthmr_ros.ros.node.dds_node import DdsNode  # noqa: E402
+from fasthmr_ros.ros.node.setup import LoadedPipeline, load_pipeline  # noqa: E402
 from fasthmr_ros.ros.transport.dds_peers import FIX  # noqa: E402
 
 pytestmark = pytest.mark.ros

@@ -14,12 +14,19 @@ from cyclonedds.builtin import BuiltinDataReader, BuiltinTopicDcpsPublication
 from cyclonedds.qos import Policy
 
 from fasthmr_ros.pipeline.result import CameraIntrinsics, FrameResult, PersonResult
-from fasthmr_ros.ros.convert import frame_to_msg, header, mesh_msg
-from fasthmr_ros.ros.markers import frame_markers
+from fasthmr_ros.ros.messages.builders import frame_to_msg, header, mesh_msg
+from fasthmr_ros.ros.messages.markers import frame_markers
+from fasthmr_ros.ros.messages.typestore import (
+    CAMERA_INFO,
+    HUMAN_MESH_ARRAY,
+    IMAGE,
+    MARKER_ARRAY,
+    MESH,
+    get_typestore,
+)
 from fasthmr_ros.ros.transport.base import DEFAULT, LATCHED, SENSOR_DATA
 from fasthmr_ros.ros.transport.dds import DdsTransport
 from fasthmr_ros.ros.transport.dds_types import dds_type_name, pad_to_4, strip_padding
-from fasthmr_ros.ros.typestore import CAMERA_INFO, HUMAN_MESH_ARRAY, IMAGE, MARKER_ARRAY, MESH, get_typestore
 
 TS = get_typestore()
 

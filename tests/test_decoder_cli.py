@@ -10,8 +10,8 @@ import pytest
 import torch
 
 from fasthmr_ros.cli import extract_features, train_decoder
+from fasthmr_ros.cli.main import main
 from fasthmr_ros.decoders.data import read_feature_sequence, synthetic_clips, write_amass
-from fasthmr_ros.decoders.diffusion import evaluate
 from fasthmr_ros.decoders.diffusion.model import load_diffusion_model, load_vae
 from fasthmr_ros.errors import InputError
 from fasthmr_ros.models.body_model import BodyModel
@@ -125,8 +125,9 @@ def test_train_decoder_cli_on_amass_files_then_synthetic_denoiser(tmp_path, caps
     )
     _, payload = load_diffusion_model(tmp_path / "decoder.pt")
     assert payload["step"] == 6
-    code = evaluate.main(
+    code = main(
         [
+            "eval-decoder",
             "--model",
             str(tmp_path / "decoder.pt"),
             "--synthetic",

@@ -7,15 +7,21 @@ from scipy.spatial.transform import Rotation
 
 from fasthmr_ros.models.joints import JOINT_NAMES
 from fasthmr_ros.pipeline.result import CameraIntrinsics, FrameResult, PersonResult
-from fasthmr_ros.ros.hri import (
+from fasthmr_ros.ros.messages.builders import body_transforms
+from fasthmr_ros.ros.messages.hri import (
     JOINT_STATE_NAMES,
     TRACKED_TOPIC,
     body_id,
-    body_transforms,
     hri_messages,
     tracked_msg,
 )
-from fasthmr_ros.ros.typestore import IDS_LIST, JOINT_STATE, REGION_OF_INTEREST, SKELETON_2D, get_typestore
+from fasthmr_ros.ros.messages.typestore import (
+    IDS_LIST,
+    JOINT_STATE,
+    REGION_OF_INTEREST,
+    SKELETON_2D,
+    get_typestore,
+)
 
 TS = get_typestore()
 W, H = 200, 100

@@ -5,7 +5,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
-from fasthmr_ros.ros.live_pairing import WAITING_IMAGES, LivePairer, Paired
+from fasthmr_ros.ros.node.pairing import WAITING_IMAGES, LivePairer, Paired
 
 MS = 1_000_000
 
@@ -69,3 +69,19 @@ def test_waiting_images_are_bounded() -> None:
     for i in range(WAITING_IMAGES + 3):
         p.add_image(msg((1000 + 100 * i) * MS, "image"), 0)
     assert out == [] and p.unpaired["superseded"] == 3
+
+
+def test_optional_camera_info_pairs_without_one_only_when_none_will_come() -> None:
+    out: list[Paired] = []
+    p = LivePairer(0.01, False, out.append, camera_info_optional=True)
+    p.add_image(msg(1000 * MS, "image"), 1)  # no CameraInfo on the topic so far: goes without
+    assert [(f.stamp_ns, f.camera_info) for f in out] == [(1000 * MS, None)]
+    p.add_camera_info(msg(1033 * MS, "info"), 2)
+    p.add_image(msg(1033 * MS, "image"), 3)  # its CameraInfo is there: paired with it
+    assert out[-1].camera_info.kind == "info"
+    p.add_image(msg(1066 * MS, "image"), 4)  # CameraInfo may still come: waits
+    assert len(out) == 2
+    p.add_camera_info(msg(1100 * MS, "info"), 5)  # the topic moved past 1066 ms: none will come
+    assert (out[-1].stamp_ns, out[-1].camera_info) == (1066 * MS, None)
+    assert not p.unpaired
+

@@ -86,8 +86,8 @@ def test_a_bad_frame_or_an_idle_camera_does_not_cost_the_others(estimator: MeshE
 def test_camera_list_parsing_and_refusals() -> None:
     from fasthmr_ros.config import NodeConfig
     from fasthmr_ros.errors import FastHMRError
-    from fasthmr_ros.ros.cameras import camera_inputs
-    from fasthmr_ros.ros.node_params import ParameterError, check_config
+    from fasthmr_ros.ros.node.cameras import camera_inputs
+    from fasthmr_ros.ros.node.params import ParameterError, check_config
 
     (single,) = camera_inputs(NodeConfig())
     assert (single.name, single.image_topic, single.output("fasthmr/humans")) == (

@@ -17,10 +17,10 @@ from fasthmr_ros.cli import node as node_cli
 from fasthmr_ros.cli.main import main
 from fasthmr_ros.errors import FastHMRError
 from fasthmr_ros.pipeline.result import CameraIntrinsics
-from fasthmr_ros.ros.bag_input import camera_info_message, image_message
+from fasthmr_ros.ros.messages.builders import camera_info_message, image_message
+from fasthmr_ros.ros.messages.typestore import CAMERA_INFO, HUMAN_MESH_ARRAY, IMAGE
 from fasthmr_ros.ros.transport.base import DEFAULT
 from fasthmr_ros.ros.transport.dds import DdsTransport
-from fasthmr_ros.ros.typestore import CAMERA_INFO, HUMAN_MESH_ARRAY, IMAGE
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -59,7 +59,7 @@ def test_rclpy_transport_without_ros_says_what_to_do(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setitem(sys.modules, "rclpy", None)  # rclpy missing: importing it raises ImportError
-    monkeypatch.delitem(sys.modules, "fasthmr_ros.ros.node", raising=False)
+    monkeypatch.delitem(sys.modules, "fasthmr_ros.ros.node.rclpy_node", raising=False)
     assert main(["node", "--transport", "rclpy", "-p", "device=cpu"]) == 2
     err = capsys.readouterr().err
     assert "--transport dds" in err and "setup.sh --ros" in err

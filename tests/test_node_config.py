@@ -9,16 +9,29 @@ from pathlib import Path
 import pytest
 import yaml
 
-from fasthmr_ros.config import NodeConfig, load_node_config
-from fasthmr_ros.ros.markers import MESH_NS, SKELETON_NS
-from fasthmr_ros.ros.node_params import (
+from fasthmr_ros.config import (
+    MIRRORS,
+    BagConfig,
+    DecoderConfig,
+    NodeConfig,
+    PipelineConfig,
+    RuntimeConfig,
+    TrackerConfig,
+    load_node_config,
+    mirrored,
+)
+from fasthmr_ros.ros.bag.topics import absolute_outputs
+from fasthmr_ros.ros.messages.markers import MESH_NS, SKELETON_NS
+from fasthmr_ros.ros.node.params import (
     RUNTIME_PARAMETERS,
     SPECS,
     ParameterError,
     check_config,
     check_value,
     field_types,
+    vertices_needed,
 )
+from fasthmr_ros.ros.node.setup import pipeline_config, runtime_config
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -80,6 +93,62 @@ def test_values_are_checked_like_ros_would() -> None:
         check_value("image_topics", "/a")
 
 
+def test_node_parameters_that_set_a_section_are_that_sections_settings() -> None:
+    node = NodeConfig()
+    mirrors = [f for f in dataclasses.fields(NodeConfig) if MIRRORS in f.metadata]
+    assert {"humans_topic", "device", "score_threshold", "tracker_max_age", "lookahead"} <= {
+        f.name for f in mirrors
+    }
+    for f in mirrors:
+        section, name = f.metadata[MIRRORS]
+        source = next(s for s in dataclasses.fields(section) if s.name == name)
+        assert getattr(node, f.name) == ("" if source.default is None else source.default), f.name
+        assert SPECS[f.name] is source.metadata["node_parameter"], f.name
+    # The node's defaults build exactly the sections' defaults (device comes from the backend choice).
+    assert pipeline_config(node, "cpu") == PipelineConfig(device="cpu", output_vertices=True)
+    assert runtime_config(node) == RuntimeConfig()
+    assert mirrored(node, DecoderConfig) == {"decoder": "regression", "lookahead": 0, "sample_steps": 1}
+    changed = NodeConfig(checkpoint="/m.ckpt", tracker_iou_threshold=0.2, score_threshold=0.5, device="cpu")
+    pipe = pipeline_config(changed, "cpu")
+    assert (pipe.checkpoint, pipe.score_threshold, pipe.tracker) == (
+        "/m.ckpt",
+        0.5,
+        TrackerConfig(iou_threshold=0.2),
+    )
+    assert runtime_config(changed).device == "cpu" and runtime_config(changed).engine_cache_dir is None
+    # One vertex rule for the node and the bag tool: markers draw the mesh, publish_vertices sends it.
+    assert vertices_needed(node) and not vertices_needed(NodeConfig(mesh_markers=False))
+    assert vertices_needed(NodeConfig(mesh_markers=False, publish_vertices=True))
+    assert not pipeline_config(NodeConfig(mesh_markers=False), "cpu").output_vertices
+    # One default output topic: relative for the node (its namespace), under / in a bag.
+    assert (node.humans_topic, absolute_outputs(BagConfig().outputs).humans) == (
+        "fasthmr/humans",
+        "/fasthmr/humans",
+    )
+
+
+def test_docs_parameter_table_is_the_parameter_table() -> None:
+    """docs/node.md lists every parameter with the default, range and run-time flag the node declares."""
+    rows = {}
+    for line in (ROOT / "docs" / "node.md").read_text().splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 5 and cells[0].startswith("`") and cells[0].strip("`") in SPECS:
+            rows[cells[0].strip("`")] = cells
+    assert list(rows) == list(SPECS)
+    defaults = NodeConfig()
+    for name, spec in SPECS.items():
+        value = getattr(defaults, name)
+        default = '`""`' if value == "" else f"`{value}`"
+        if spec.choices:
+            allowed = " / ".join(spec.choices)
+        elif spec.low is not None and spec.high is not None:
+            allowed = f"[{spec.low:g}, {spec.high:g}]"
+        else:
+            allowed = ""
+        assert rows[name][1:4] == [default, allowed, "yes" if spec.runtime else ""], name
+        assert rows[name][4].startswith(spec.description), name
+
+
 def _declared_arguments(path: Path) -> dict[str, object]:
     """name -> default of the launch file's ARGUMENTS table, read with ast (no ROS needed)."""
     tree = ast.parse(path.read_text())
@@ -110,6 +179,17 @@ def test_node_launch_file_arguments() -> None:
     source = (ROOT / "launch" / "fasthmr.launch.py").read_text()
     assert 'executable="fasthmr_node"' in source and "TRANSITION_ACTIVATE" in source
     assert "TRANSITION_CONFIGURE" in source and '"fasthmr.rviz"' in source
+
+
+def test_launch_defaults_are_the_node_defaults() -> None:
+    defaults = NodeConfig()
+    node_args = _declared_arguments(ROOT / "launch" / "fasthmr.launch.py")
+    replay_args = _declared_arguments(ROOT / "launch" / "replay.launch.py")
+    for args in (node_args, replay_args):
+        for name in sorted(set(args) & set(SPECS)):
+            assert args[name] == str(getattr(defaults, name)), (
+                f"launch default of {name} differs from NodeConfig"
+            )
 
 
 def test_replay_launch_file_arguments() -> None:

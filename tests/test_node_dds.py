@@ -17,15 +17,22 @@ import pytest
 
 from fasthmr_ros.config import NodeConfig
 from fasthmr_ros.pipeline.result import CameraIntrinsics
-from fasthmr_ros.ros.bag_input import camera_info_message, image_message
-from fasthmr_ros.ros.convert import time_to_ns
-from fasthmr_ros.ros.dds_node import DdsNode
-from fasthmr_ros.ros.node_core import DIAGNOSTIC_ARRAY, TF_MESSAGE
-from fasthmr_ros.ros.node_params import ParameterError
-from fasthmr_ros.ros.node_setup import LoadedPipeline, load_pipeline
+from fasthmr_ros.ros.messages.builders import camera_info_message, image_message, time_to_ns
+from fasthmr_ros.ros.messages.typestore import (
+    CAMERA_INFO,
+    DIAGNOSTIC_ARRAY,
+    HUMAN_MESH_ARRAY,
+    IMAGE,
+    MARKER_ARRAY,
+    MESH,
+    TF_MESSAGE,
+    get_typestore,
+)
+from fasthmr_ros.ros.node.dds_node import DdsNode
+from fasthmr_ros.ros.node.params import ParameterError
+from fasthmr_ros.ros.node.setup import LoadedPipeline, load_pipeline
 from fasthmr_ros.ros.transport.base import DEFAULT, LATCHED
 from fasthmr_ros.ros.transport.dds import DdsTransport
-from fasthmr_ros.ros.typestore import CAMERA_INFO, HUMAN_MESH_ARRAY, IMAGE, MARKER_ARRAY, MESH, get_typestore
 
 W, H = 160, 120
 CAMERA = CameraIntrinsics(180.0, 181.0, 80.0, 60.0, W, H)
@@ -226,6 +233,35 @@ def test_malformed_inputs_are_counted_and_skipped(loaded: LoadedPipeline, domain
     assert stats.malformed["image_decode"] >= 2
     assert not stats.errors
     assert node.core.diagnostic_values()[2]["malformed"] == str(sum(stats.malformed.values()))
+
+
+def test_unusable_camera_info_falls_back_to_default_intrinsics_when_allowed(
+    loaded: LoadedPipeline, domain: int
+) -> None:
+    zero_k = camera_info_message(CAMERA, 0, FRAME)
+    zero_k.k = np.zeros(9)  # what an uncalibrated driver publishes
+    with start(loaded, domain, use_default_intrinsics=True) as node, DdsTransport(domain) as side:
+        camera = Camera(side)
+        assert send_until(lambda: camera.send(info=zero_k), lambda: node.core.stats().processed > 0)
+        stats = node.core.stats()
+    assert stats.default_intrinsics >= stats.processed > 0
+    assert "camera_info" not in stats.malformed
+    values = node.core.diagnostic_values()[2]
+    assert int(values["frames with default intrinsics (no usable CameraInfo)"]) >= stats.default_intrinsics
+
+
+def test_camera_without_camera_info_is_processed_with_default_intrinsics_when_allowed(
+    loaded: LoadedPipeline, domain: int
+) -> None:
+    with start(loaded, domain, use_default_intrinsics=True) as node, DdsTransport(domain) as side:
+        images = side.advertise("/camera/image_raw", IMAGE, DEFAULT)  # and no CameraInfo at all
+
+        def send() -> None:
+            images.publish(image_message(np.full((H, W, 3), 90, np.uint8), time.time_ns(), FRAME))
+
+        assert send_until(send, lambda: node.core.stats().processed > 0)
+        stats = node.core.stats()
+    assert stats.default_intrinsics >= stats.processed > 0 and not stats.unpaired
 
 
 def test_runtime_parameters_apply_to_the_next_frame(loaded: LoadedPipeline, domain: int) -> None:

@@ -10,12 +10,12 @@ import numpy as np
 
 from fasthmr_ros.config import NodeConfig
 from fasthmr_ros.pipeline.result import CameraIntrinsics
-from fasthmr_ros.ros.bag_input import camera_info_message, image_message
-from fasthmr_ros.ros.dds_node import DdsNode
-from fasthmr_ros.ros.node_inputs import input_qos
+from fasthmr_ros.ros.messages.builders import camera_info_message, image_message
+from fasthmr_ros.ros.messages.typestore import CAMERA_INFO, IMAGE
+from fasthmr_ros.ros.node.dds_node import DdsNode
+from fasthmr_ros.ros.node.inputs import input_qos
 from fasthmr_ros.ros.transport.base import QosProfile
 from fasthmr_ros.ros.transport.dds import DdsTransport
-from fasthmr_ros.ros.typestore import CAMERA_INFO, IMAGE
 
 W, H = 64, 48
 CAMERA = CameraIntrinsics(60.0, 60.0, 32.0, 24.0, W, H)

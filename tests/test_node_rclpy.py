@@ -13,8 +13,8 @@ from rcl_interfaces.msg import SetParametersResult
 from rclpy.parameter import Parameter
 
 from fasthmr_ros.config import NodeConfig
-from fasthmr_ros.ros.node import FastHMRNode
-from fasthmr_ros.ros.node_params import SPECS
+from fasthmr_ros.ros.node.params import SPECS
+from fasthmr_ros.ros.node.rclpy_node import FastHMRNode
 
 
 @pytest.fixture

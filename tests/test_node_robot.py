@@ -13,15 +13,10 @@ from typing import Any
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from fasthmr_ros.ros.bag_input import camera_info_message, image_message
-from fasthmr_ros.ros.convert import time_to_ns
-from fasthmr_ros.ros.dds_node import DdsNode
-from fasthmr_ros.ros.node_core import DIAGNOSTIC_ARRAY
-from fasthmr_ros.ros.node_setup import LoadedPipeline
-from fasthmr_ros.ros.transport.base import DEFAULT, LATCHED
-from fasthmr_ros.ros.transport.dds import DdsTransport
-from fasthmr_ros.ros.typestore import (
+from fasthmr_ros.ros.messages.builders import camera_info_message, image_message, time_to_ns
+from fasthmr_ros.ros.messages.typestore import (
     CAMERA_INFO,
+    DIAGNOSTIC_ARRAY,
     HUMAN_MESH_ARRAY,
     IDS_LIST,
     IMAGE,
@@ -30,6 +25,10 @@ from fasthmr_ros.ros.typestore import (
     SKELETON_2D,
     TF_MESSAGE,
 )
+from fasthmr_ros.ros.node.dds_node import DdsNode
+from fasthmr_ros.ros.node.setup import LoadedPipeline
+from fasthmr_ros.ros.transport.base import DEFAULT, LATCHED
+from fasthmr_ros.ros.transport.dds import DdsTransport
 from tests.test_node_dds import CAMERA, FRAME, TS, Inbox, domain, loaded, send_until, start, wait_for
 from tests.test_tf_buffer import stamped
 

@@ -49,12 +49,12 @@ def test_cmake_install_puts_code_and_messages_in_one_package(tmp_path: Path) -> 
     _run(["make", f"-j{os.cpu_count() or 1}", "install"], build, env)
     # ament's Python folder for this interpreter, holding both halves of the package.
     (pydir,) = {p.parents[2] for p in prefix.rglob("fasthmr_ros/msg/__init__.py")}
-    assert (pydir / "fasthmr_ros" / "ros" / "node.py").is_file()
+    assert (pydir / "fasthmr_ros" / "ros" / "node" / "rclpy_node.py").is_file()
     assert not (pydir / "fasthmr_ros" / "ros" / "msg").exists()  # the pip-only symlink stays out
     assert (prefix / "share" / "fasthmr_ros" / "msg" / "HumanMeshArray.msg").is_file()
     assert (prefix / "lib" / "fasthmr_ros" / "fasthmr_node").is_file()
     check = (
-        "import fasthmr_ros, fasthmr_ros.msg, fasthmr_ros.ros.node as n;"
+        "import fasthmr_ros, fasthmr_ros.msg, fasthmr_ros.ros.transport.rclpy as n;"
         "print(fasthmr_ros.__file__, fasthmr_ros.msg.__file__, n.__file__);"
         "print(n.message_class('fasthmr_ros/msg/HumanMeshArray')().humans)"
     )

@@ -13,19 +13,19 @@ from scipy.spatial.transform import Rotation
 from fasthmr_ros.errors import InputError
 from fasthmr_ros.models.joints import JOINT_NAMES, PELVIS_INDEX, SMPL_TO_OPENPOSE
 from fasthmr_ros.pipeline.result import CameraIntrinsics, FrameResult, PersonResult
-from fasthmr_ros.ros import typestore as ours
-from fasthmr_ros.ros.bag_input import camera_info_message
-from fasthmr_ros.ros.convert import (
+from fasthmr_ros.ros.messages import typestore as ours
+from fasthmr_ros.ros.messages.builders import (
     camera_from_info,
+    camera_info_message,
     detections_from_msg,
+    detections_message,
     frame_to_msg,
     mesh_msg,
     person_to_msg,
     stamp_ns_to_time,
     time_to_ns,
 )
-from fasthmr_ros.ros.markers import LINE_LIST, TRIANGLE_LIST, MarkerStyle, frame_markers
-from fasthmr_ros.samples.bag import detections_message
+from fasthmr_ros.ros.messages.markers import LINE_LIST, TRIANGLE_LIST, MarkerStyle, frame_markers
 from fasthmr_ros.viz.skeletons import edges_for
 
 TS = ours.get_typestore()

@@ -10,9 +10,9 @@ from scipy.spatial.transform import Rotation
 from fasthmr_ros.models.default import resolve_body_model
 from fasthmr_ros.pipeline.frame_transform import RigidTransform, transform_frame
 from fasthmr_ros.pipeline.result import CameraIntrinsics, FrameResult, PersonResult
-from fasthmr_ros.ros.convert import header
+from fasthmr_ros.ros.messages.builders import header
+from fasthmr_ros.ros.messages.typestore import get_typestore
 from fasthmr_ros.ros.tf_buffer import TfBuffer, TransformError, express_in
-from fasthmr_ros.ros.typestore import get_typestore
 
 TYPES = get_typestore().types
 S = 1_000_000_000

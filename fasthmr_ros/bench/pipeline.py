@@ -129,8 +129,8 @@ def measure_split(
     """Median milliseconds per stage and in total, per person count, model time excluded."""
     # Imported here: they need the ROS message libraries, which the model-only sections do not.
     from fasthmr_ros.pipeline.images import decode_image
-    from fasthmr_ros.ros.convert import frame_to_msg
-    from fasthmr_ros.ros.typestore import HUMAN_MESH_ARRAY, get_typestore
+    from fasthmr_ros.ros.messages.builders import frame_to_msg
+    from fasthmr_ros.ros.messages.typestore import HUMAN_MESH_ARRAY, get_typestore
 
     if estimator is None:
         from fasthmr_ros.models.default import resolve_body_model, resolve_model

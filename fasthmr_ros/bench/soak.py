@@ -23,7 +23,7 @@ import numpy as np
 
 from fasthmr_ros.config import NodeConfig
 from fasthmr_ros.pipeline.result import CameraIntrinsics
-from fasthmr_ros.ros.node_setup import LoadedPipeline
+from fasthmr_ros.ros.node.setup import LoadedPipeline
 
 SAMPLE_S = 5.0
 WARMUP_S = 30.0  # RSS growth is measured from here on (allocator and caches settle first)
@@ -39,10 +39,10 @@ def rss_mb() -> float:
 
 def publish_camera(domain: int, seconds: float, width: int, height: int, rate_hz: float) -> None:
     """Child process: a synthetic camera (moving gradient) with its CameraInfo, stamped at send time."""
-    from fasthmr_ros.ros.bag_input import camera_info_message, image_message
+    from fasthmr_ros.ros.messages.builders import camera_info_message, image_message
+    from fasthmr_ros.ros.messages.typestore import CAMERA_INFO, IMAGE
     from fasthmr_ros.ros.transport.base import DEFAULT
     from fasthmr_ros.ros.transport.dds import DdsTransport
-    from fasthmr_ros.ros.typestore import CAMERA_INFO, IMAGE
 
     camera = CameraIntrinsics(width, width, width / 2, height / 2, width, height)
     base = np.add.outer(np.arange(height), np.arange(width)).astype(np.uint8)
@@ -80,7 +80,7 @@ class SoakSettings:
 
 def run_soak(args: SoakSettings) -> dict[str, Any]:
     """Run the node for `args.minutes` under a 30 Hz synthetic camera; print, save and return the summary."""
-    from fasthmr_ros.ros.dds_node import DdsNode
+    from fasthmr_ros.ros.node.dds_node import DdsNode
 
     cfg = NodeConfig(
         device="cpu",
@@ -149,7 +149,7 @@ def timing_pipeline(cfg: NodeConfig, preset: str) -> LoadedPipeline:
     from fasthmr_ros.models.hmr import HMR
     from fasthmr_ros.pipeline.core import Pipeline
     from fasthmr_ros.pipeline.estimator import MeshEstimator
-    from fasthmr_ros.ros.node_setup import pipeline_config
+    from fasthmr_ros.ros.node.setup import pipeline_config
     from fasthmr_ros.runtime.select import BackendChoice
 
     torch.set_num_threads(max(1, cfg.cpu_threads))

@@ -18,7 +18,7 @@ from fasthmr_ros.config import (
 from fasthmr_ros.models.default import EMBEDDED_WARNING
 from fasthmr_ros.pipeline.core import Pipeline, build_pipeline
 from fasthmr_ros.ros.bag import STORAGES, BagProcessor, BagSummary
-from fasthmr_ros.ros.preview import PreviewVideo
+from fasthmr_ros.ros.bag.preview import PreviewVideo
 from fasthmr_ros.samples.bag import write_sample_bag
 
 
@@ -155,9 +155,8 @@ def run(args: argparse.Namespace) -> int:
     pipeline_cfg = (
         load_yaml_section(args.config, PipelineConfig, "pipeline") if args.config else PipelineConfig()
     )
-    # Vertices are needed for mesh markers, the preview and vertex publishing.
-    messages = cfg.messages
-    pipeline_cfg.output_vertices = bool(messages.publish_vertices or messages.mesh_markers or args.preview)
+    # Vertices are needed by the messages (mesh markers, vertex publishing) and by the preview.
+    pipeline_cfg.output_vertices = cfg.messages.needs_vertices() or bool(args.preview)
     pipeline = pipeline_from_args(args, pipeline_cfg)
     preview = PreviewVideo(args.preview, fps=0.0, faces=pipeline.faces) if args.preview else None
     processor = BagProcessor(

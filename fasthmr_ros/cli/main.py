@@ -27,6 +27,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "fetch the public HMR 2.0 data archive into the 4D-Humans cache",
     ),
     "train-decoder": ("fasthmr_ros.cli.train_decoder", "train the diffusion decoder: vae | denoiser stage"),
+    "eval-decoder": (
+        "fasthmr_ros.cli.eval_decoder",
+        "diffusion decoder vs its noisy regression input: MPJPE and accel error",
+    ),
     "train-tokenizer": ("fasthmr_ros.cli.train_tokenizer", "train GenHMR's pose tokenizer (VQ-VAE)"),
     "train-genhmr": ("fasthmr_ros.cli.train_genhmr", "train GenHMR's masked transformer"),
     "merge": ("fasthmr_ros.cli.merge", "ECLM layer merging of a checkpoint on calibration data"),

@@ -10,7 +10,7 @@ from typing import Any
 
 from fasthmr_ros.config import NodeConfig, load_node_config
 from fasthmr_ros.errors import FastHMRError
-from fasthmr_ros.ros.node_params import SPECS, check_value
+from fasthmr_ros.ros.node.params import SPECS, check_value
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
     cfg = node_config(args)
     if args.transport == "rclpy":
         try:
-            from fasthmr_ros.ros.node import run_rclpy
+            from fasthmr_ros.ros.node.rclpy_node import run_rclpy
         except ImportError as exc:
             raise FastHMRError(
                 f"--transport rclpy needs rclpy ({exc}): bash scripts/setup.sh --ros, or a sourced "
@@ -91,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
             ) from exc
         return run_rclpy(cfg, args.namespace)
     from fasthmr_ros.models.default import EMBEDDED_WARNING
-    from fasthmr_ros.ros.dds_node import DdsNode
+    from fasthmr_ros.ros.node.dds_node import DdsNode
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -16,7 +16,11 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from fasthmr_ros.cli.training_args import add_training_arguments
+from fasthmr_ros.cli.training_args import (
+    add_body_model_arguments,
+    add_training_arguments,
+    body_model_from_args,
+)
 from fasthmr_ros.config import DIFFUSION_PRESETS, diffusion_preset
 from fasthmr_ros.decoders.data import (
     find_feature_sequences,
@@ -27,7 +31,6 @@ from fasthmr_ros.decoders.data import (
     synthetic_sequences,
     to_camera_frame,
 )
-from fasthmr_ros.decoders.diffusion.evaluate import add_body_model_arguments, body_model_from_args
 from fasthmr_ros.decoders.diffusion.training import TrainSettings, train_denoiser, train_vae
 from fasthmr_ros.errors import InputError
 

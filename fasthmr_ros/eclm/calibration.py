@@ -171,7 +171,7 @@ def _bag_frames(path: Path, topic: str | None) -> Iterator[np.ndarray]:
     from rosbags.rosbag2.errors import ReaderError
 
     from fasthmr_ros.pipeline.images import decode_image_message
-    from fasthmr_ros.ros.typestore import COMPRESSED_IMAGE, IMAGE, get_typestore
+    from fasthmr_ros.ros.messages.typestore import COMPRESSED_IMAGE, IMAGE, get_typestore
 
     typestore = get_typestore()
     try:

@@ -13,10 +13,9 @@ The people are generated mannequins (`fasthmr_ros.samples.scene`), NOT real foot
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import cv2
 import numpy as np
@@ -25,9 +24,15 @@ from tqdm import tqdm
 
 from fasthmr_ros.pipeline.result import CameraIntrinsics
 from fasthmr_ros.ros.bag import BAG_VERSION, STORAGES, BagError
-from fasthmr_ros.ros.bag_input import LOG_DELAY_NS, CameraTopics, camera_info_message, image_message
-from fasthmr_ros.ros.convert import header
-from fasthmr_ros.ros.typestore import CAMERA_INFO, COMPRESSED_IMAGE, DETECTION_2D_ARRAY, IMAGE, get_typestore
+from fasthmr_ros.ros.bag.input import LOG_DELAY_NS, CameraTopics
+from fasthmr_ros.ros.messages.builders import camera_info_message, detections_message, image_message
+from fasthmr_ros.ros.messages.typestore import (
+    CAMERA_INFO,
+    COMPRESSED_IMAGE,
+    DETECTION_2D_ARRAY,
+    IMAGE,
+    get_typestore,
+)
 from fasthmr_ros.samples.scene import person_boxes, render_person_image, sample_camera, sample_motion
 
 DETECTIONS_TOPIC = "/detections"
@@ -42,41 +47,6 @@ class CameraFrame:
     stamp_ns: int
     rgb: np.ndarray  # (H, W, 3) uint8
     boxes: np.ndarray | None = None  # (N, 4) x1, y1, x2, y2 pixels
-
-
-def detections_message(
-    boxes: np.ndarray,
-    stamp_ns: int,
-    frame_id: str,
-    scores: Sequence[float] | None = None,
-    class_ids: Sequence[str] | None = None,
-    store: str = "jazzy",
-) -> Any:
-    """(N, 4) x1,y1,x2,y2 boxes -> vision_msgs/Detection2DArray (default: score 1, class "person")."""
-    types = get_typestore(store).types
-    identity = types["geometry_msgs/msg/Pose"](
-        position=types["geometry_msgs/msg/Point"](x=0.0, y=0.0, z=0.0),
-        orientation=types["geometry_msgs/msg/Quaternion"](x=0.0, y=0.0, z=0.0, w=1.0),
-    )
-    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
-    scores = [1.0] * len(boxes) if scores is None else scores
-    class_ids = ["person"] * len(boxes) if class_ids is None else class_ids
-    detections = []
-    for (x1, y1, x2, y2), score, class_id in zip(boxes, scores, class_ids, strict=True):
-        result = types["vision_msgs/msg/ObjectHypothesisWithPose"](
-            hypothesis=types["vision_msgs/msg/ObjectHypothesis"](class_id=class_id, score=float(score)),
-            pose=types["geometry_msgs/msg/PoseWithCovariance"](pose=identity, covariance=np.zeros(36)),
-        )
-        centre = types["vision_msgs/msg/Pose2D"](
-            position=types["vision_msgs/msg/Point2D"](x=(x1 + x2) / 2, y=(y1 + y2) / 2), theta=0.0
-        )
-        bbox = types["vision_msgs/msg/BoundingBox2D"](center=centre, size_x=x2 - x1, size_y=y2 - y1)
-        detections.append(
-            types["vision_msgs/msg/Detection2D"](
-                header=header(stamp_ns, frame_id, store), results=[result], bbox=bbox, id=""
-            )
-        )
-    return types[DETECTION_2D_ARRAY](header=header(stamp_ns, frame_id, store), detections=detections)
 
 
 def write_camera_bag(

@@ -13,8 +13,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from fasthmr_ros.ros.hri_msgs_defs import HRI_MSGS
-from fasthmr_ros.ros.typestore import TF_MESSAGE, get_typestore
+from fasthmr_ros.ros.messages.hri_msgs_defs import HRI_MSGS
+from fasthmr_ros.ros.messages.typestore import TF_MESSAGE, get_typestore
 
 DEPENDENCIES = ("std_msgs", "geometry_msgs")
 

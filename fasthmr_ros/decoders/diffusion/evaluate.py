@@ -4,16 +4,11 @@ Streams held-out synthetic sequences (or labelled feature sequences) through the
 `DiffusionDecoder` frame by frame, all tracks batched as persons of one frame, each track's ring
 buffer feeding it, and compares with the regression poses it was given:
 MPJPE (mm, root-relative SMPL joints) and acceleration error (mm/frame^2), both on the
-ground-truth skeleton so only the pose differs.
-
-    python -m fasthmr_ros.decoders.diffusion.evaluate --model decoder.pt --smpl SMPL.pkl
+ground-truth skeleton so only the pose differs. `fasthmr eval-decoder` runs it.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,16 +18,10 @@ import torch
 from tqdm import tqdm
 
 from fasthmr_ros.decoders.base import DecoderInput
-from fasthmr_ros.decoders.data import (
-    FeatureSequence,
-    find_feature_sequences,
-    read_feature_sequence,
-    synthetic_sequences,
-)
+from fasthmr_ros.decoders.data import FeatureSequence
 from fasthmr_ros.decoders.diffusion.decoder import DiffusionDecoder
 from fasthmr_ros.decoders.diffusion.twist_swing import forward_kinematics, rest_per_frame
 from fasthmr_ros.decoders.history import TrackFrame, TrackRingBuffer
-from fasthmr_ros.errors import FastHMRError
 from fasthmr_ros.models.body_model import BodyModel
 
 
@@ -168,87 +157,3 @@ def _plot(path: Path, truth: np.ndarray, reg: np.ndarray, dif: np.ndarray, joint
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120)
     plt.close(fig)
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", required=True, help="decoder checkpoint (train-decoder denoiser)")
-    parser.add_argument(
-        "--sequences", default=None, help="feature-sequence npz file or folder (default: synthetic)"
-    )
-    parser.add_argument(
-        "--synthetic", type=int, default=16, help="synthetic test sequences when --sequences is unset"
-    )
-    parser.add_argument("--frames", type=int, default=240, help="frames per synthetic sequence")
-    parser.add_argument(
-        "--noise-deg", type=float, default=6.0, help="per-frame joint rotation noise (synthetic)"
-    )
-    parser.add_argument(
-        "--seed", type=int, default=12345, help="synthetic test-set seed (differ from training)"
-    )
-    parser.add_argument("--lookahead", type=int, default=0)
-    parser.add_argument("--sample-steps", type=int, default=1)
-    parser.add_argument("--min-history", type=int, default=4)
-    parser.add_argument("--plot", type=Path, default=None, help="write a PNG of one joint's trajectory")
-    parser.add_argument("--json", type=Path, default=None, help="also write the figures as JSON")
-    add_body_model_arguments(parser)
-
-
-def run(args: argparse.Namespace) -> int:
-    from fasthmr_ros.decoders.diffusion.model import load_diffusion_model
-
-    body_model = body_model_from_args(args)
-    model, payload = load_diffusion_model(args.model)
-    decoder = DiffusionDecoder(model, args.lookahead, args.sample_steps, args.min_history)
-    if args.sequences:
-        sequences = [read_feature_sequence(p) for p in find_feature_sequences(args.sequences)]
-    else:
-        sequences = synthetic_sequences(
-            args.synthetic, args.frames, model.cfg.fps, args.noise_deg, model.cfg.feature_dim, args.seed
-        )
-    result = evaluate(decoder, body_model, sequences, args.plot)
-    reg, dif = result["regression"], result["diffusion"]
-    print(
-        f"decoder {args.model} (step {payload['step']}, preset {model.cfg.preset}), "
-        f"lookahead {args.lookahead}, {len(sequences)} sequences"
-    )
-    print(f"{'':12s} {'MPJPE mm':>10s} {'accel err mm/f^2':>18s}")
-    for name, m in result.items():
-        print(f"{name:12s} {m['mpjpe_mm']:10.2f} {m['accel_error_mm']:18.2f}")
-    print(
-        f"accel error x{dif['accel_error_mm'] / reg['accel_error_mm']:.3f}, "
-        f"MPJPE {dif['mpjpe_mm'] - reg['mpjpe_mm']:+.2f} mm"
-    )
-    if args.json:
-        args.json.write_text(json.dumps(result, indent=2))
-    return 0
-
-
-def add_body_model_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--smpl", default=None, help="SMPL_NEUTRAL.pkl (default: the 4D-Humans cache, else the stand-in body)"
-    )
-
-
-def body_model_from_args(args: argparse.Namespace) -> BodyModel:
-    """The SMPL the user named or has; without one, the generated stand-in (CI, smoke tests).
-
-    The decoder only needs a skeleton, so training and evaluating on the stand-in exercise the
-    same code, but a model trained on it must not be used with real SMPL bodies.
-    """
-    from fasthmr_ros.models.default import resolve_body_model
-
-    return resolve_body_model(args.smpl).body
-
-
-def main(argv: list[str] | None = None) -> int:
-    cli = argparse.ArgumentParser(description="diffusion decoder vs regression on noisy sequences")
-    add_arguments(cli)
-    try:
-        return run(cli.parse_args(argv))
-    except FastHMRError as exc:
-        print(f"evaluate: error: {exc}", file=sys.stderr)
-        return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main())

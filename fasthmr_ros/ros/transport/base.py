@@ -2,7 +2,7 @@
 
 Why an interface: the same node logic runs on rclpy (robots) and on plain Cyclone DDS speaking
 the ROS 2 wire format (no ROS installed). Both exchange *rosbags* message objects, so messages are
-built once (`fasthmr_ros.ros.convert`) from our .msg definitions whichever transport carries them.
+built once (`fasthmr_ros.ros.messages.builders`) from our .msg definitions whichever transport carries them.
 
 Contract for implementations:
 - `subscribe` callbacks get a deserialised message and its receive time (ns); a message that

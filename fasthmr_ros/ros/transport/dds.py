@@ -26,10 +26,10 @@ from cyclonedds.sub import DataReader
 from cyclonedds.topic import Topic
 from cyclonedds.util import duration
 
+from fasthmr_ros.ros.messages.typestore import DEFAULT_STORE, get_typestore
 from fasthmr_ros.ros.transport.base import MessageCallback, Publisher, QosProfile, Transport
 from fasthmr_ros.ros.transport.dds_peers import FIX, LocalEndpoint, PeerWatch, UnmatchedPeer
 from fasthmr_ros.ros.transport.dds_types import RawSample, TypeFactory, dds_type_name, outgoing
-from fasthmr_ros.ros.typestore import DEFAULT_STORE, get_typestore
 
 
 def dds_topic_name(ros_topic: str) -> str:

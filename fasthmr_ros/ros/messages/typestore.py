@@ -20,8 +20,8 @@ from rosbags.typesys import get_typestore as _rosbags_typestore
 from rosbags.typesys.store import Typestore
 
 from fasthmr_ros.errors import FastHMRError
-from fasthmr_ros.ros.hri_msgs_defs import HRI_MSGS
-from fasthmr_ros.ros.vision_msgs_defs import VISION_MSGS
+from fasthmr_ros.ros.messages.hri_msgs_defs import HRI_MSGS
+from fasthmr_ros.ros.messages.vision_msgs_defs import VISION_MSGS
 
 # The ROS package our interfaces belong to (the package.xml that runs rosidl on msg/).
 MSG_PACKAGE = "fasthmr_ros"
@@ -35,6 +35,10 @@ DETECTION_2D_ARRAY = "vision_msgs/msg/Detection2DArray"
 MESH = "shape_msgs/msg/Mesh"
 MARKER_ARRAY = "visualization_msgs/msg/MarkerArray"
 TF_MESSAGE = "tf2_msgs/msg/TFMessage"
+TRANSFORM_STAMPED = "geometry_msgs/msg/TransformStamped"
+DIAGNOSTIC_ARRAY = "diagnostic_msgs/msg/DiagnosticArray"
+DIAGNOSTIC_STATUS = "diagnostic_msgs/msg/DiagnosticStatus"
+KEY_VALUE = "diagnostic_msgs/msg/KeyValue"
 JOINT_STATE = "sensor_msgs/msg/JointState"
 IDS_LIST = "hri_msgs/msg/IdsList"
 REGION_OF_INTEREST = "hri_msgs/msg/NormalizedRegionOfInterest2D"
@@ -53,9 +57,9 @@ def msg_dirs() -> list[Path]:
     - `<prefix>/share/fasthmr_ros/msg/` of every ROS 2 install prefix (colcon installs msg/
       there; the symlink above does not survive CMake's install of the Python tree).
     """
-    here = Path(__file__).resolve().parent
+    ros = Path(__file__).resolve().parents[1]  # fasthmr_ros/ros/
     prefixes = [Path(p) for p in os.environ.get("AMENT_PREFIX_PATH", "").split(os.pathsep) if p]
-    return [here / "msg", here.parents[1] / "msg", *(p / "share" / MSG_PACKAGE / "msg" for p in prefixes)]
+    return [ros / "msg", ros.parents[1] / "msg", *(p / "share" / MSG_PACKAGE / "msg" for p in prefixes)]
 
 
 def msg_dir() -> Path:

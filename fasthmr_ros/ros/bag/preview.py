@@ -13,7 +13,7 @@ import numpy as np
 
 from fasthmr_ros.errors import FastHMRError
 from fasthmr_ros.pipeline.result import FrameResult
-from fasthmr_ros.ros.markers import track_colour
+from fasthmr_ros.ros.messages.markers import track_colour
 from fasthmr_ros.viz.overlay import draw_boxes, draw_skeleton, render_meshes
 from fasthmr_ros.viz.skeletons import edges_for
 

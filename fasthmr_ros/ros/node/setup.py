@@ -18,9 +18,11 @@ from fasthmr_ros.config import (
     NodeConfig,
     PipelineConfig,
     RuntimeConfig,
+    TrackerConfig,
+    mirrored,
 )
 from fasthmr_ros.pipeline.core import Pipeline, build_pipeline
-from fasthmr_ros.ros.node_params import check_config, vertices_needed
+from fasthmr_ros.ros.node.params import check_config, vertices_needed
 from fasthmr_ros.runtime.estimator import use_backend
 from fasthmr_ros.runtime.select import BackendChoice, choose_backend, probe_capabilities
 
@@ -35,33 +37,16 @@ class LoadedPipeline:
 
 
 def pipeline_config(cfg: NodeConfig, device: str) -> PipelineConfig:
-    pipe = PipelineConfig(
-        checkpoint=cfg.checkpoint or None,
-        smpl=cfg.smpl or None,
-        j19=cfg.j19 or None,
+    return PipelineConfig(
+        **mirrored(cfg, PipelineConfig),
         device=device,
-        detection=cfg.detection,
-        detector_model=cfg.detector_model or None,
-        detect_every=cfg.detect_every,
-        score_threshold=cfg.score_threshold,
-        nms_iou=cfg.nms_iou,
-        min_box_size=cfg.min_box_size,
-        max_persons=cfg.max_persons,
-        history_window=cfg.history_window,
+        tracker=TrackerConfig(**mirrored(cfg, TrackerConfig)),
         output_vertices=vertices_needed(cfg),
     )
-    pipe.tracker.iou_threshold = cfg.tracker_iou_threshold
-    pipe.tracker.max_age = cfg.tracker_max_age
-    return pipe
 
 
 def runtime_config(cfg: NodeConfig) -> RuntimeConfig:
-    return RuntimeConfig(
-        backend=cfg.backend,
-        precision=cfg.precision,
-        device=cfg.device,
-        engine_cache_dir=cfg.engine_cache_dir or None,
-    )
+    return RuntimeConfig(**mirrored(cfg, RuntimeConfig))
 
 
 def load_pipeline(cfg: NodeConfig) -> LoadedPipeline:
@@ -75,11 +60,9 @@ def load_pipeline(cfg: NodeConfig) -> LoadedPipeline:
     decoder = None
     if cfg.decoder != "regression":
         decoder = DecoderConfig(
-            decoder=cfg.decoder,
+            **mirrored(cfg, DecoderConfig),
             diffusion_model=cfg.decoder_model if cfg.decoder == "diffusion" else "",
             genhmr_model=cfg.decoder_model if cfg.decoder == "genhmr" else "",
-            lookahead=cfg.lookahead,
-            sample_steps=cfg.sample_steps,
         )
     merging = MergingConfig() if cfg.token_merging else None
     pipeline = build_pipeline(pipeline_config(cfg, choice.device), decoder, merging)

@@ -20,11 +20,11 @@ from typing import Any
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from fasthmr_ros.models.joints import JOINT_NAMES, PELVIS_INDEX, SMPL_JOINT_NAMES
+from fasthmr_ros.models.joints import JOINT_NAMES, SMPL_JOINT_NAMES
 from fasthmr_ros.pipeline.result import FrameResult, PersonResult
-from fasthmr_ros.ros import convert
-from fasthmr_ros.ros.hri_msgs_defs import SKELETON2D_POINTS
-from fasthmr_ros.ros.typestore import (
+from fasthmr_ros.ros.messages import builders
+from fasthmr_ros.ros.messages.hri_msgs_defs import SKELETON2D_POINTS
+from fasthmr_ros.ros.messages.typestore import (
     DEFAULT_STORE,
     IDS_LIST,
     JOINT_STATE,
@@ -106,8 +106,8 @@ def hri_messages(
     carry the image's frame (they are image measurements), joint_states has no frame. The
     tracked list is not included: with several cameras it is the union of their bodies, see
     `tracked_msg`."""
-    image_header = convert.header(frame.stamp_ns, image_frame_id, store)
-    bare_header = convert.header(frame.stamp_ns, "", store)
+    image_header = builders.header(frame.stamp_ns, image_frame_id, store)
+    bare_header = builders.header(frame.stamp_ns, "", store)
     out = []
     for person, body in zip(frame.persons, ids, strict=True):
         out.append((body_topic(body, "roi"), REGION_OF_INTEREST, roi_msg(person, frame, image_header, store)))
@@ -122,30 +122,5 @@ def hri_messages(
 
 def tracked_msg(stamp_ns: int, frame_id: str, ids: Sequence[str], store: str = DEFAULT_STORE) -> Any:
     return get_typestore(store).types[IDS_LIST](
-        header=convert.header(stamp_ns, frame_id, store), ids=list(ids)
+        header=builders.header(stamp_ns, frame_id, store), ids=list(ids)
     )
-
-
-def body_transforms(frame: FrameResult, child_frames: Sequence[str], store: str = DEFAULT_STORE) -> list[Any]:
-    """geometry_msgs/TransformStamped per person: pelvis position and SMPL root orientation, a
-    child of the frame the results are expressed in (`frame.frame_id`)."""
-    t = get_typestore(store).types
-    out = []
-    for person, child in zip(frame.persons, child_frames, strict=True):
-        joints = np.asarray(person.joints3d, dtype=np.float64).reshape(-1, 3)
-        index = PELVIS_INDEX.get(person.joint_set)
-        origin = joints[index] if index is not None and index < len(joints) else person.transl
-        x, y, z, w = Rotation.from_matrix(np.asarray(person.global_orient, np.float64)).as_quat()
-        out.append(
-            t["geometry_msgs/msg/TransformStamped"](
-                header=convert.header(frame.stamp_ns, frame.frame_id, store),
-                child_frame_id=child,
-                transform=t["geometry_msgs/msg/Transform"](
-                    translation=t["geometry_msgs/msg/Vector3"](
-                        x=float(origin[0]), y=float(origin[1]), z=float(origin[2])
-                    ),
-                    rotation=t["geometry_msgs/msg/Quaternion"](x=x, y=y, z=z, w=w),
-                ),
-            )
-        )
-    return out

@@ -3,7 +3,7 @@
 Every marker carries a lifetime, so a person who stops being tracked disappears from RViz after
 that long instead of freezing in place; each track keeps one colour for as long as it lives.
 A full mesh is 41,328 points (about 1 MB per body): written straight to CDR from numpy
-(`fasthmr_ros.ros.cdr`), since building that many message objects is far too slow per frame.
+(`fasthmr_ros.ros.messages.cdr`), since building that many message objects is far too slow per frame.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ import numpy as np
 
 from fasthmr_ros.errors import FastHMRError
 from fasthmr_ros.pipeline.result import FrameResult, PersonResult
-from fasthmr_ros.ros.cdr import CdrWriter
-from fasthmr_ros.ros.typestore import DEFAULT_STORE, get_typestore
+from fasthmr_ros.ros.messages.cdr import CdrWriter
+from fasthmr_ros.ros.messages.typestore import DEFAULT_STORE, get_typestore
 from fasthmr_ros.viz.skeletons import SKELETON_EDGES
 
 MESH_NS = "fasthmr/mesh"

@@ -1,22 +1,42 @@
-"""Between the pipeline's plain results and ROS messages (rosbags message classes).
+"""Every ROS message this package builds or reads, as rosbags message classes: headers, images
+and CameraInfo (as a driver publishes them), detections, our HumanMeshArray and Mesh, TF and
+diagnostics. (Markers are written straight to CDR in `markers`, ROS4HRI bodies in `hri`.)
 
-Pure functions of their inputs: the bag tool, the DDS transport and tests build the same bytes
+Pure functions of their inputs: the bag tool, both node front ends and tests build the same bytes
 from the same `FrameResult`. Arrays go in as float32/float64 numpy arrays of the exact field
 dtype (rosbags serialises those without per-element Python work).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+import cv2
 import numpy as np
+from scipy.spatial.transform import Rotation
 
 from fasthmr_ros.errors import InputError
 from fasthmr_ros.models.joints import PELVIS_INDEX
 from fasthmr_ros.pipeline.camera import intrinsics_from_k
 from fasthmr_ros.pipeline.detection import Detection
 from fasthmr_ros.pipeline.result import CameraIntrinsics, FrameResult, PersonResult
-from fasthmr_ros.ros.typestore import DEFAULT_STORE, HUMAN_MESH, HUMAN_MESH_ARRAY, MESH, get_typestore
+from fasthmr_ros.ros.messages.typestore import (
+    CAMERA_INFO,
+    COMPRESSED_IMAGE,
+    DEFAULT_STORE,
+    DETECTION_2D_ARRAY,
+    DIAGNOSTIC_ARRAY,
+    DIAGNOSTIC_STATUS,
+    HUMAN_MESH,
+    HUMAN_MESH_ARRAY,
+    IMAGE,
+    KEY_VALUE,
+    MESH,
+    TF_MESSAGE,
+    TRANSFORM_STAMPED,
+    get_typestore,
+)
 
 
 def stamp_ns_to_time(stamp_ns: int, store: str = DEFAULT_STORE) -> Any:
@@ -103,6 +123,41 @@ def mesh_msg(faces: np.ndarray, vertices: np.ndarray | None = None, store: str =
     return types[MESH](triangles=triangles, vertices=points)
 
 
+def detections_message(
+    boxes: np.ndarray,
+    stamp_ns: int,
+    frame_id: str,
+    scores: Sequence[float] | None = None,
+    class_ids: Sequence[str] | None = None,
+    store: str = DEFAULT_STORE,
+) -> Any:
+    """(N, 4) x1,y1,x2,y2 boxes -> vision_msgs/Detection2DArray (default: score 1, class "person")."""
+    types = get_typestore(store).types
+    identity = types["geometry_msgs/msg/Pose"](
+        position=types["geometry_msgs/msg/Point"](x=0.0, y=0.0, z=0.0),
+        orientation=types["geometry_msgs/msg/Quaternion"](x=0.0, y=0.0, z=0.0, w=1.0),
+    )
+    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    scores = [1.0] * len(boxes) if scores is None else scores
+    class_ids = ["person"] * len(boxes) if class_ids is None else class_ids
+    detections = []
+    for (x1, y1, x2, y2), score, class_id in zip(boxes, scores, class_ids, strict=True):
+        result = types["vision_msgs/msg/ObjectHypothesisWithPose"](
+            hypothesis=types["vision_msgs/msg/ObjectHypothesis"](class_id=class_id, score=float(score)),
+            pose=types["geometry_msgs/msg/PoseWithCovariance"](pose=identity, covariance=np.zeros(36)),
+        )
+        centre = types["vision_msgs/msg/Pose2D"](
+            position=types["vision_msgs/msg/Point2D"](x=(x1 + x2) / 2, y=(y1 + y2) / 2), theta=0.0
+        )
+        bbox = types["vision_msgs/msg/BoundingBox2D"](center=centre, size_x=x2 - x1, size_y=y2 - y1)
+        detections.append(
+            types["vision_msgs/msg/Detection2D"](
+                header=header(stamp_ns, frame_id, store), results=[result], bbox=bbox, id=""
+            )
+        )
+    return types[DETECTION_2D_ARRAY](header=header(stamp_ns, frame_id, store), detections=detections)
+
+
 def detections_from_msg(msg: Any, person_classes: tuple[str, ...] = ("person", "0")) -> list[Detection]:
     """vision_msgs/Detection2DArray -> person Detections (best hypothesis per box).
 
@@ -156,3 +211,102 @@ def camera_from_info(msg: Any, image_width: int, image_height: int) -> CameraInt
         image_height,
         camera.source,
     )
+
+
+def image_message(
+    rgb: np.ndarray, stamp_ns: int, frame_id: str, encoding: str = "rgb8", store: str = DEFAULT_STORE
+) -> Any:
+    """(H, W, 3) RGB uint8 -> sensor_msgs/Image (rgb8 or bgr8) or CompressedImage ("jpeg"/"png")."""
+    types = get_typestore(store).types
+    hdr = header(stamp_ns, frame_id, store)
+    if encoding in ("jpeg", "png"):
+        ok, data = cv2.imencode(
+            f".{'jpg' if encoding == 'jpeg' else 'png'}", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
+        )
+        if not ok:
+            raise ValueError(f"OpenCV could not encode a {encoding} image")
+        return types[COMPRESSED_IMAGE](header=hdr, format=encoding, data=data.reshape(-1))
+    if encoding not in ("rgb8", "bgr8"):
+        raise ValueError(f"unsupported encoding {encoding!r} (rgb8, bgr8, jpeg, png)")
+    pixels = rgb if encoding == "rgb8" else cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
+    h, w = rgb.shape[:2]
+    data = np.ascontiguousarray(pixels, dtype=np.uint8).reshape(-1)
+    return types[IMAGE](
+        header=hdr, height=h, width=w, encoding=encoding, is_bigendian=0, step=w * 3, data=data
+    )
+
+
+def camera_info_message(
+    camera: CameraIntrinsics, stamp_ns: int, frame_id: str, store: str = DEFAULT_STORE
+) -> Any:
+    """Pinhole intrinsics -> sensor_msgs/CameraInfo (no distortion, identity rectification)."""
+    types = get_typestore(store).types
+    k = np.array([camera.fx, 0, camera.cx, 0, camera.fy, camera.cy, 0, 0, 1], dtype=np.float64)
+    p = np.array([camera.fx, 0, camera.cx, 0, 0, camera.fy, camera.cy, 0, 0, 0, 1, 0], dtype=np.float64)
+    roi = types["sensor_msgs/msg/RegionOfInterest"](
+        x_offset=0, y_offset=0, height=0, width=0, do_rectify=False
+    )
+    return types[CAMERA_INFO](
+        header=header(stamp_ns, frame_id, store),
+        height=camera.height,
+        width=camera.width,
+        distortion_model="plumb_bob",
+        d=np.zeros(5, dtype=np.float64),
+        k=k,
+        r=np.eye(3, dtype=np.float64).reshape(-1),
+        p=p,
+        binning_x=0,
+        binning_y=0,
+        roi=roi,
+    )
+
+
+def body_transforms(frame: FrameResult, child_frames: Sequence[str], store: str = DEFAULT_STORE) -> list[Any]:
+    """geometry_msgs/TransformStamped per person: pelvis position and SMPL root orientation, a
+    child of the frame the results are expressed in (`frame.frame_id`)."""
+    t = get_typestore(store).types
+    out = []
+    for person, child in zip(frame.persons, child_frames, strict=True):
+        joints = np.asarray(person.joints3d, dtype=np.float64).reshape(-1, 3)
+        index = PELVIS_INDEX.get(person.joint_set)
+        origin = joints[index] if index is not None and index < len(joints) else person.transl
+        x, y, z, w = Rotation.from_matrix(np.asarray(person.global_orient, np.float64)).as_quat()
+        out.append(
+            t[TRANSFORM_STAMPED](
+                header=header(frame.stamp_ns, frame.frame_id, store),
+                child_frame_id=child,
+                transform=t["geometry_msgs/msg/Transform"](
+                    translation=t["geometry_msgs/msg/Vector3"](
+                        x=float(origin[0]), y=float(origin[1]), z=float(origin[2])
+                    ),
+                    rotation=t["geometry_msgs/msg/Quaternion"](x=x, y=y, z=z, w=w),
+                ),
+            )
+        )
+    return out
+
+
+def tf_message(transforms: list[Any], store: str = DEFAULT_STORE) -> Any:
+    """tf2_msgs/TFMessage carrying `transforms` (what tf2_ros' broadcaster sends)."""
+    return get_typestore(store).types[TF_MESSAGE](transforms=transforms)
+
+
+def diagnostics_message(
+    stamp_ns: int,
+    level: int,
+    name: str,
+    summary: str,
+    hardware_id: str,
+    values: dict[str, str],
+    store: str = DEFAULT_STORE,
+) -> Any:
+    """diagnostic_msgs/DiagnosticArray with one status (what diagnostic_updater publishes)."""
+    t = get_typestore(store).types
+    status = t[DIAGNOSTIC_STATUS](
+        level=level,
+        name=name,
+        message=summary,
+        hardware_id=hardware_id,
+        values=[t[KEY_VALUE](key=k, value=v) for k, v in values.items()],
+    )
+    return t[DIAGNOSTIC_ARRAY](header=header(stamp_ns, "", store), status=[status])

@@ -16,12 +16,10 @@ a record that cannot be deserialised is a skip, never an abort.
 
 from __future__ import annotations
 
-import bisect
 import logging
 import time
-from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -40,47 +38,34 @@ from rosbags.rosbag2.errors import ReaderError, WriterError
 from tqdm import tqdm
 
 from fasthmr_ros.config import BagConfig
-from fasthmr_ros.errors import FastHMRError, InputError
-from fasthmr_ros.pipeline.camera import default_intrinsics
 from fasthmr_ros.pipeline.detection import Detection
-from fasthmr_ros.pipeline.images import decode_image_message
 from fasthmr_ros.pipeline.result import CameraIntrinsics, FrameResult
-from fasthmr_ros.ros import convert
-from fasthmr_ros.ros.cameras import CameraInput, parse_cameras
-from fasthmr_ros.ros.hri import TRACKED_TOPIC, body_id, body_transforms, hri_messages, tracked_msg
-from fasthmr_ros.ros.markers import MarkerStyle, frame_markers
-from fasthmr_ros.ros.tf_buffer import TfBuffer, express_in
-from fasthmr_ros.ros.typestore import (
+from fasthmr_ros.ros.bag.summary import MAX_EXAMPLES, BagSummary
+from fasthmr_ros.ros.bag.topics import BagError, absolute_outputs, choose_cameras, choose_topics
+from fasthmr_ros.ros.frames import FrameSkipError, frame_inputs
+from fasthmr_ros.ros.messages import builders
+from fasthmr_ros.ros.messages.hri import TRACKED_TOPIC, body_id, hri_messages, tracked_msg
+from fasthmr_ros.ros.messages.markers import MarkerStyle, frame_markers
+from fasthmr_ros.ros.messages.typestore import (
     CAMERA_INFO,
-    COMPRESSED_IMAGE,
     DETECTION_2D_ARRAY,
     HUMAN_MESH_ARRAY,
     IDS_LIST,
-    IMAGE,
     MARKER_ARRAY,
     MESH,
     TF_MESSAGE,
     get_typestore,
     get_typestore_from,
 )
+from fasthmr_ros.ros.node.cameras import CameraInput
+from fasthmr_ros.ros.node.pairing import Stamped, StampIndex
+from fasthmr_ros.ros.tf_buffer import TfBuffer, express_in
 
 log = logging.getLogger(__name__)
 
 STORAGES = {"mcap": StoragePlugin.MCAP, "sqlite3": StoragePlugin.SQLITE3}
 BAG_VERSION = 9
 
-# Skip reason key -> what it means (the summary prints both).
-SKIP_REASONS = {
-    "corrupt_record": "image record could not be deserialised",
-    "image_decode": "image could not be decoded",
-    "no_camera_info": "no CameraInfo within the slop",
-    "camera_info": "CameraInfo unusable",
-    "no_detections": "no detections within the slop",
-    "detections": "detections unusable",
-    "pipeline": "pipeline failed on the frame",
-}
-
-MAX_EXAMPLES = 3  # distinct skip details kept per reason for the summary
 TF_TOPICS = {"/tf": False, "/tf_static": True}  # topic -> static
 BODY_FRAME_PREFIX = "body_"  # REP-155's TF frame names
 
@@ -105,10 +90,6 @@ LATCHED_QOS = _qos(1, transient_local=True)
 DEFAULT_QOS = _qos(10, transient_local=False)
 
 
-class BagError(FastHMRError):
-    """The input bag cannot be used as asked (missing, unreadable, ambiguous topics)."""
-
-
 class FrameProcessor(Protocol):
     """What the bag tool needs from the pipeline (`fasthmr_ros.pipeline.core.Pipeline`)."""
 
@@ -131,177 +112,12 @@ FrameHook = Callable[[np.ndarray | None, FrameResult | None, str | None], None] 
 
 
 @dataclass
-class BagSummary:
-    frames_in: int = 0
-    frames_out: int = 0
-    skipped: Counter[str] = field(default_factory=Counter)
-    skip_examples: dict[str, list[str]] = field(default_factory=dict)  # first distinct details per reason
-    persons: int = 0
-    max_persons: int = 0
-    unreadable: Counter[str] = field(default_factory=Counter)  # corrupt non-image records per topic
-    not_copied: dict[str, str] = field(default_factory=dict)  # input topic -> why it was not copied
-    target_frame: str = ""
-    # Frames published in the camera frame because no transform to target_frame was usable.
-    camera_frame: Counter[str] = field(default_factory=Counter)  # by reason (TransformError.reason)
-    camera_frame_examples: dict[str, list[str]] = field(default_factory=dict)
-    records_copied: int = 0
-    seconds: float = 0.0
-
-    @property
-    def fps(self) -> float:
-        return self.frames_out / self.seconds if self.seconds > 0 else 0.0
-
-    def skip(self, key: str, detail: str) -> None:
-        self.skipped[key] += 1
-        examples = self.skip_examples.setdefault(key, [])
-        if detail not in examples and len(examples) < MAX_EXAMPLES:
-            examples.append(detail)
-
-    def lines(self) -> list[str]:
-        out = [
-            f"frames in: {self.frames_in}, out: {self.frames_out}, skipped: {sum(self.skipped.values())}",
-        ]
-        for key, count in sorted(self.skipped.items()):
-            examples = " | ".join(self.skip_examples[key])
-            out.append(f"  skipped {count} x {key} ({SKIP_REASONS[key]}), e.g.: {examples}")
-        out.append(f"persons: {self.persons} in total, at most {self.max_persons} in one frame")
-        if self.target_frame:
-            kept = sum(self.camera_frame.values())
-            out.append(
-                f"frames in {self.target_frame}: {self.frames_out - kept}; left in the camera frame: {kept}"
-            )
-        for key, count in sorted(self.camera_frame.items()):
-            out.append(f"  camera frame {count} x {key}, e.g.: {' | '.join(self.camera_frame_examples[key])}")
-        for topic, count in sorted(self.unreadable.items()):
-            out.append(f"unreadable records on {topic}: {count} (copied through unchanged)")
-        for topic, why in sorted(self.not_copied.items()):
-            out.append(f"input topic {topic} not copied: {why}")
-        out.append(f"records copied through: {self.records_copied}")
-        out.append(f"time: {self.seconds:.1f} s, {self.fps:.2f} frames/s")
-        return out
-
-
-@dataclass
-class Stamped:
-    stamp_ns: int
-    msg: Any
-
-
-class StampIndex:
-    """Payloads (messages, or their CDR) sorted by header stamp, for nearest-within-slop lookups."""
-
-    def __init__(self, items: list[Stamped]) -> None:
-        self.items = sorted(items, key=lambda s: s.stamp_ns)
-        self.stamps = [s.stamp_ns for s in self.items]
-
-    def nearest(self, stamp_ns: int, slop_ns: int) -> Any | None:
-        i = bisect.bisect_left(self.stamps, stamp_ns)
-        candidates = [j for j in (i - 1, i) if 0 <= j < len(self.items)]
-        if not candidates:
-            return None
-        best = min(candidates, key=lambda j: abs(self.stamps[j] - stamp_ns))
-        return self.items[best].msg if abs(self.stamps[best] - stamp_ns) <= slop_ns else None
-
-    def add(self, item: Stamped, keep: int) -> None:
-        """Insert in stamp order and keep only the newest `keep` (live pairing: a rolling window)."""
-        i = bisect.bisect_right(self.stamps, item.stamp_ns)
-        self.items.insert(i, item)
-        self.stamps.insert(i, item.stamp_ns)
-        del self.items[:-keep], self.stamps[:-keep]
-
-    @property
-    def newest_ns(self) -> int | None:
-        return self.stamps[-1] if self.stamps else None
-
-
-def _topics_of_types(reader: Reader, msgtypes: tuple[str, ...]) -> list[str]:
-    return sorted({c.topic for c in reader.connections if c.msgtype in msgtypes})
-
-
-def choose_topics(reader: Reader, cfg: BagConfig) -> tuple[str, str | None, str | None]:
-    """(image, camera_info or None, detections or None) topics, from the config or the bag."""
-    present = {c.topic: c.msgtype for c in reader.connections}
-    image_topics = _topics_of_types(reader, (IMAGE, COMPRESSED_IMAGE))
-    if cfg.image_topic:
-        if present.get(cfg.image_topic) not in (IMAGE, COMPRESSED_IMAGE):
-            raise BagError(
-                f"image topic {cfg.image_topic} is not an Image/CompressedImage topic of the bag; "
-                f"image topics there: {image_topics or 'none'}"
-            )
-        image = cfg.image_topic
-    elif len(image_topics) == 1:
-        image = image_topics[0]
-    else:
-        raise BagError(
-            f"the bag has {len(image_topics)} image topics {image_topics}: choose one with --image-topic"
-        )
-
-    info_topics = _topics_of_types(reader, (CAMERA_INFO,))
-    sibling = image.rsplit("/", 1)[0] + "/camera_info"
-    if cfg.camera_info_topic:
-        if present.get(cfg.camera_info_topic) != CAMERA_INFO:
-            raise BagError(
-                f"camera info topic {cfg.camera_info_topic} is not a CameraInfo topic of the bag; "
-                f"CameraInfo topics there: {info_topics or 'none'}"
-            )
-        info: str | None = cfg.camera_info_topic
-    elif sibling in info_topics:
-        info = sibling
-    elif len(info_topics) == 1:
-        info = info_topics[0]
-    elif not info_topics and cfg.use_default_intrinsics:
-        info = None
-    else:
-        raise BagError(
-            f"cannot tell which CameraInfo topic belongs to {image} (found {info_topics or 'none'}): "
-            "pass --camera-info-topic, or --default-intrinsics to use HMR 2.0's focal guess"
-        )
-
-    det_topics = _topics_of_types(reader, (DETECTION_2D_ARRAY,))
-    if cfg.detections_topic == "none":
-        detections = None
-    elif cfg.detections_topic:
-        if present.get(cfg.detections_topic) != DETECTION_2D_ARRAY:
-            raise BagError(
-                f"detections topic {cfg.detections_topic} is not a vision_msgs/Detection2DArray "
-                f"topic of the bag; Detection2DArray topics there: {det_topics or 'none'}"
-            )
-        detections = cfg.detections_topic
-    else:
-        detections = det_topics[0] if len(det_topics) == 1 else None
-    return image, info, detections
-
-
-@dataclass
 class _BagCamera:
     """One camera of the run: its topics, its CameraInfo index and its own pipeline."""
 
     topics: CameraInput
     infos: StampIndex | None
     pipeline: FrameProcessor
-
-
-def choose_cameras(reader: Reader, cfg: BagConfig) -> list[tuple[CameraInput, str | None]]:
-    """(camera, CameraInfo topic or None) per camera: the `cameras` list, or the one camera of
-    `choose_topics`."""
-    listed = parse_cameras(cfg.cameras)
-    if not listed:
-        image, info, _ = choose_topics(reader, cfg)
-        return [(CameraInput("", image, info or ""), info)]
-    if cfg.detections_topic not in ("", "none"):
-        raise BagError("detections_topic works with one camera; leave it empty with --cameras")
-    present = {c.topic: c.msgtype for c in reader.connections}
-    for camera in listed:
-        if present.get(camera.image_topic) not in (IMAGE, COMPRESSED_IMAGE):
-            raise BagError(f"camera {camera.name}: {camera.image_topic} is not an image topic of the bag")
-        if present.get(camera.camera_info_topic) != CAMERA_INFO and not cfg.use_default_intrinsics:
-            raise BagError(
-                f"camera {camera.name}: {camera.camera_info_topic} is not a CameraInfo topic of the bag "
-                "(or pass --default-intrinsics)"
-            )
-    return [
-        (c, c.camera_info_topic if present.get(c.camera_info_topic) == CAMERA_INFO else None) for c in listed
-    ]
 
 
 class BagProcessor:
@@ -327,6 +143,7 @@ class BagProcessor:
         self.template_vertices = template_vertices
         self.on_frame = on_frame
         self.progress = progress
+        self.outputs = absolute_outputs(cfg.outputs)
         self.store = cfg.messages.ros_store
         self.typestore = get_typestore(self.store)
         self.style = MarkerStyle(lifetime_s=cfg.messages.marker_lifetime_s)
@@ -396,7 +213,7 @@ class BagProcessor:
             except Exception:  # a corrupt record: counted, never fatal
                 self.summary.unreadable[topic] += 1
                 continue
-            items.append(Stamped(convert.time_to_ns(msg.header.stamp), bytes(raw)))
+            items.append(Stamped(builders.time_to_ns(msg.header.stamp), bytes(raw)))
         return StampIndex(items)
 
     def _read_tf(self, reader: Reader) -> None:
@@ -441,7 +258,7 @@ class BagProcessor:
 
         Topics that cannot be declared (unknown type, no definition) or that this run writes
         itself are not copied; the summary names them."""
-        ours = set(vars(self.cfg.outputs).values())
+        ours = set(vars(self.outputs).values())
         out: dict[int, Connection] = {}
         made: dict[tuple[str, str], Connection] = {}
         for conn in reader.connections:
@@ -472,7 +289,7 @@ class BagProcessor:
         cameras: dict[str, _BagCamera],
         detections: StampIndex | None,
     ) -> None:
-        topics = self.cfg.outputs
+        topics = self.outputs
         for cam in cameras.values():
             for topic, msgtype in ((topics.humans, HUMAN_MESH_ARRAY), (topics.markers, MARKER_ARRAY)):
                 self._output(writer, cam.topics.output(topic), msgtype)
@@ -485,7 +302,7 @@ class BagProcessor:
             if conn.topic == "/tf" and conn.msgtype == TF_MESSAGE:
                 self._connections["/tf"] = conn
         if self.faces is not None:
-            mesh = convert.mesh_msg(self.faces, self.template_vertices, self.store)
+            mesh = builders.mesh_msg(self.faces, self.template_vertices, self.store)
             writer.write(mesh_conn, reader.start_time, self.typestore.serialize_cdr(mesh, MESH))
         n_images = sum(c.msgcount for c in reader.connections if c.topic in cameras)
         bar = tqdm(total=n_images, unit="frame", desc="fasthmr bag", disable=not self.progress)
@@ -508,17 +325,17 @@ class BagProcessor:
         self.summary.frames_in += 1
         try:
             frame, rgb = self._process(conn, raw, cam, detections)
-        except _SkipFrameError as skip:
-            self.summary.skip(skip.key, skip.detail)
+        except FrameSkipError as skip:
+            self.summary.skip(skip.reason, skip.detail)
             if self.on_frame:
-                self.on_frame(skip.rgb, None, skip.key)
+                self.on_frame(skip.rgb, None, skip.reason)
             return
         self.summary.frames_out += 1
         self.summary.persons += len(frame.persons)
         self.summary.max_persons = max(self.summary.max_persons, len(frame.persons))
-        messages, topics = self.cfg.messages, self.cfg.outputs
+        messages, topics = self.cfg.messages, self.outputs
         placed = self._in_target_frame(frame)
-        humans = convert.frame_to_msg(placed, messages.publish_vertices, self.store)
+        humans = builders.frame_to_msg(placed, messages.publish_vertices, self.store)
         humans_topic, markers_topic = cam.topics.output(topics.humans), cam.topics.output(topics.markers)
         yield humans_topic, HUMAN_MESH_ARRAY, self.typestore.serialize_cdr(humans, HUMAN_MESH_ARRAY)
         markers = frame_markers(placed, self.faces, messages.mesh_markers, self.style, self.store)
@@ -549,11 +366,11 @@ class BagProcessor:
         for topic, msgtype, msg in hri_messages(frame, ids, image_frame_id, self.store):
             yield topic, msgtype, self.typestore.serialize_cdr(msg, msgtype)
         if frame.persons:
-            tf = body_transforms(frame, [BODY_FRAME_PREFIX + i for i in ids], self.store)
+            tf = builders.body_transforms(frame, [BODY_FRAME_PREFIX + i for i in ids], self.store)
             yield (
                 "/tf",
                 TF_MESSAGE,
-                self.typestore.serialize_cdr(self.typestore.types[TF_MESSAGE](transforms=tf), TF_MESSAGE),
+                self.typestore.serialize_cdr(builders.tf_message(tf, self.store), TF_MESSAGE),
             )
 
     def _process(
@@ -561,56 +378,25 @@ class BagProcessor:
     ) -> tuple[FrameResult, np.ndarray]:
         try:
             image_msg = self.typestore.deserialize_cdr(raw, conn.msgtype)
-            stamp = convert.time_to_ns(image_msg.header.stamp)
+            stamp = builders.time_to_ns(image_msg.header.stamp)
             frame_id = image_msg.header.frame_id
         except Exception as exc:  # foreign bytes: any parse failure is this record's problem only
-            raise _SkipFrameError("corrupt_record", f"{type(exc).__name__}: {exc}") from exc
-        try:
-            rgb = decode_image_message(image_msg)
-        except InputError as exc:
-            raise _SkipFrameError("image_decode", str(exc)) from exc
-        height, width = rgb.shape[:2]
+            raise FrameSkipError("corrupt_record", f"{type(exc).__name__}: {exc}") from exc
         slop = round(self.cfg.slop_s * 1e9)
-        camera = self._camera(cam.infos, stamp, slop, width, height, rgb)
-        dets = None
-        if detections is not None:
-            det_raw = detections.nearest(stamp, slop)
-            if det_raw is None:
-                raise _SkipFrameError("no_detections", f"image stamp {stamp} ns", rgb)
-            try:
-                dets = convert.detections_from_msg(
-                    self.typestore.deserialize_cdr(det_raw, DETECTION_2D_ARRAY)
-                )
-            except InputError as exc:
-                raise _SkipFrameError("detections", str(exc), rgb) from exc
+        info_raw = cam.infos.nearest(stamp, slop) if cam.infos is not None else None
+        det_raw = detections.nearest(stamp, slop) if detections is not None else None
+        inputs = frame_inputs(
+            image_msg,
+            self.typestore.deserialize_cdr(info_raw, CAMERA_INFO) if info_raw is not None else None,
+            self.typestore.deserialize_cdr(det_raw, DETECTION_2D_ARRAY) if det_raw is not None else None,
+            stamp,
+            use_default_intrinsics=self.cfg.use_default_intrinsics or cam.infos is None,
+            detections_expected=detections is not None,
+        )
+        rgb = inputs.rgb
         try:
-            frame = cam.pipeline.process(rgb, camera, stamp, frame_id, detections=dets)
+            frame = cam.pipeline.process(rgb, inputs.camera, stamp, frame_id, detections=inputs.detections)
         except Exception as exc:  # one bad frame never aborts the run; the summary names it
             log.debug("pipeline failed on frame %d", stamp, exc_info=True)
-            raise _SkipFrameError("pipeline", f"{type(exc).__name__}: {exc}", rgb) from exc
+            raise FrameSkipError("pipeline", f"{type(exc).__name__}: {exc}", rgb) from exc
         return frame, rgb
-
-    def _camera(
-        self, infos: StampIndex | None, stamp: int, slop: int, width: int, height: int, rgb: np.ndarray
-    ) -> CameraIntrinsics:
-        if infos is None:
-            return default_intrinsics(width, height)
-        info_raw = infos.nearest(stamp, slop)
-        if info_raw is None:
-            if self.cfg.use_default_intrinsics:
-                return default_intrinsics(width, height)
-            raise _SkipFrameError("no_camera_info", f"image stamp {stamp} ns", rgb)
-        try:
-            return convert.camera_from_info(
-                self.typestore.deserialize_cdr(info_raw, CAMERA_INFO), width, height
-            )
-        except InputError as exc:
-            if self.cfg.use_default_intrinsics:
-                return default_intrinsics(width, height)
-            raise _SkipFrameError("camera_info", str(exc), rgb) from exc
-
-
-class _SkipFrameError(Exception):
-    def __init__(self, key: str, detail: str, rgb: np.ndarray | None = None) -> None:
-        super().__init__(detail)
-        self.key, self.detail, self.rgb = key, detail, rgb

@@ -18,11 +18,17 @@ from collections.abc import Callable
 from typing import Any
 
 from fasthmr_ros.config import NodeConfig
-from fasthmr_ros.ros.cameras import camera_inputs
-from fasthmr_ros.ros.live_pairing import LivePairer, Paired
-from fasthmr_ros.ros.node_core import FrameInput, NodeCore
+from fasthmr_ros.ros.messages.typestore import (
+    CAMERA_INFO,
+    COMPRESSED_IMAGE,
+    DETECTION_2D_ARRAY,
+    IMAGE,
+    TF_MESSAGE,
+)
+from fasthmr_ros.ros.node.cameras import camera_inputs
+from fasthmr_ros.ros.node.core import FrameInput, NodeCore
+from fasthmr_ros.ros.node.pairing import LivePairer, Paired
 from fasthmr_ros.ros.transport.base import QosProfile, Transport
-from fasthmr_ros.ros.typestore import CAMERA_INFO, COMPRESSED_IMAGE, DETECTION_2D_ARRAY, IMAGE, TF_MESSAGE
 
 TF_TOPICS = {"/tf": False, "/tf_static": True}  # topic -> static
 TF_TOPIC_QOS = {
@@ -55,10 +61,11 @@ class NodeInputs:
     def __init__(self, cfg: NodeConfig, core: NodeCore, transport: Transport) -> None:
         self.cfg, self.core, self.transport = cfg, core, transport
         self.pairers = [
-            LivePairer(cfg.slop_s, bool(cfg.detections_topic), self._pair_handler(i))
+            LivePairer(
+                cfg.slop_s, bool(cfg.detections_topic), self._pair_handler(i), cfg.use_default_intrinsics
+            )
             for i in range(len(core.cameras))
         ]
-        core.unpaired = self._unpaired
         self.active = False
         self._subscribed = False
 
@@ -78,7 +85,7 @@ class NodeInputs:
 
         return on_pair
 
-    def _unpaired(self) -> dict[str, int]:
+    def unpaired(self) -> dict[str, int]:
         """Unpaired images of every camera, by reason."""
         total: dict[str, int] = {}
         for pairer in self.pairers:

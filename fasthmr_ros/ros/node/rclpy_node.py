@@ -9,7 +9,7 @@ the code the DDS node runs too (docs/node.md has the table):
 - inputs: `NodeInputs` (QoS from the parameters, `LivePairer` instead of message_filters) over
   raw rclpy subscriptions, deserialised with rosbags; images decoded by `decode_image_message`
   (cv_bridge would need rclpy message objects);
-- outputs: our messages are built as rosbags objects (`fasthmr_ros.ros.convert`), serialised
+- outputs: our messages are built as rosbags objects (`fasthmr_ros.ros.messages.builders`), serialised
   from this package's .msg files and published as CDR bytes through rclpy publishers of the
   generated types, so both transports send byte-identical messages;
 - diagnostics: `NodeCore`'s DiagnosticArray on /diagnostics (what diagnostic_updater publishes);
@@ -22,7 +22,7 @@ callback triggers), so the MultiThreadedExecutor keeps serving inputs, parameter
 services while a frame is processed.
 
 Parameters: every `NodeConfig` field, declared with its description and range
-(`node_params.SPECS`); the run-time ones (thresholds, marker rate, TF, mesh markers) apply to
+(`params.SPECS`); the run-time ones (thresholds, marker rate, TF, mesh markers) apply to
 the next frame; the others are refused while configured (deactivate, clean up, set, configure).
 Parameters the node does not own (use_sim_time, a library's) are left alone.
 """
@@ -30,7 +30,6 @@ Parameters the node does not own (use_sim_time, a library's) are left alone.
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import logging
 import os
 import signal
@@ -43,123 +42,30 @@ from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.lifecycle import LifecycleNode, State, TransitionCallbackReturn
 from rclpy.parameter import Parameter
-from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.signals import SignalHandlerOptions
 
 from fasthmr_ros.config import NodeConfig
 from fasthmr_ros.errors import FastHMRError
-from fasthmr_ros.ros.hri import OUTPUT_TYPES as HRI_OUTPUT_TYPES
-from fasthmr_ros.ros.node_core import DIAGNOSTIC_ARRAY, NodeCore
-from fasthmr_ros.ros.node_inputs import NodeInputs, input_types
-from fasthmr_ros.ros.node_params import SPECS, ParameterError, check_value
-from fasthmr_ros.ros.node_setup import load_pipeline
-from fasthmr_ros.ros.transport.base import MessageCallback, Publisher, QosProfile, Transport
-from fasthmr_ros.ros.typestore import HUMAN_MESH_ARRAY, MARKER_ARRAY, MESH, STORES, TF_MESSAGE, get_typestore
+from fasthmr_ros.ros.messages.hri import OUTPUT_TYPES as HRI_OUTPUT_TYPES
+from fasthmr_ros.ros.messages.typestore import (
+    DIAGNOSTIC_ARRAY,
+    HUMAN_MESH_ARRAY,
+    MARKER_ARRAY,
+    MESH,
+    STORES,
+    TF_MESSAGE,
+)
+from fasthmr_ros.ros.node.core import NodeCore
+from fasthmr_ros.ros.node.inputs import NodeInputs, input_types
+from fasthmr_ros.ros.node.params import SPECS, ParameterError, check_value
+from fasthmr_ros.ros.node.setup import load_pipeline
+from fasthmr_ros.ros.transport.rclpy import RclpyTransport, has_message, message_class
 
 NODE_NAME = "fasthmr_node"
 PYTHON_LOGGERS = ("fasthmr", "fasthmr_ros")  # the package's Python loggers, routed to the node's
 SPIN_PERIOD_S = 0.2  # how often the spin loop looks for SIGINT / SIGTERM
 OUTPUT_TYPES = (HUMAN_MESH_ARRAY, MESH, MARKER_ARRAY, DIAGNOSTIC_ARRAY)
 TF_MISSING = "publish_tf needs tf2_msgs, which is not installed (the ROS 2 wheels on PyPI lack it)"
-
-
-class MissingMessageError(FastHMRError):
-    """A message type's ROS package is not installed."""
-
-
-def message_class(msgtype: str) -> type:
-    """The rclpy class of "pkg/msg/Type" (importlib; rosidl_runtime_py is not on PyPI)."""
-    package, kind, name = msgtype.split("/")
-    try:
-        return getattr(importlib.import_module(f"{package}.{kind}"), name)
-    except (ImportError, AttributeError) as exc:
-        raise MissingMessageError(
-            f"{msgtype} is not available: install the ROS 2 package {package} "
-            f"(apt: ros-$ROS_DISTRO-{package.replace('_', '-')}; pip wheels: ros-{package.replace('_', '-')})"
-        ) from exc
-
-
-def has_message(msgtype: str) -> bool:
-    try:
-        message_class(msgtype)
-    except MissingMessageError:
-        return False
-    return True
-
-
-def _rclpy_qos(qos: QosProfile) -> QoSProfile:
-    return QoSProfile(
-        history=HistoryPolicy.KEEP_LAST,
-        depth=qos.depth,
-        reliability=ReliabilityPolicy.RELIABLE if qos.reliable else ReliabilityPolicy.BEST_EFFORT,
-        durability=DurabilityPolicy.TRANSIENT_LOCAL if qos.transient_local else DurabilityPolicy.VOLATILE,
-    )
-
-
-class RclpyPublisher(Publisher):
-    def __init__(self, transport: RclpyTransport, topic: str, msgtype: str, publisher: Any) -> None:
-        self.topic, self.msgtype = topic, msgtype
-        self._transport, self._publisher = transport, publisher
-
-    def publish(self, msg: Any) -> None:
-        if isinstance(msg, (bytes, bytearray, memoryview)):
-            self.publish_cdr(bytes(msg))
-        else:
-            self.publish_cdr(bytes(self._transport.typestore.serialize_cdr(msg, self.msgtype)))
-
-    def publish_cdr(self, cdr: bytes) -> None:
-        self._publisher.publish(cdr)  # rclpy publishes bytes as a serialised message
-
-
-class RclpyTransport(Transport):
-    """rosbags objects over an rclpy node: raw CDR both ways (rclpy resolves names itself).
-    Subscription callbacks run in `callback_group`."""
-
-    def __init__(self, node: LifecycleNode, store: str, callback_group: Any) -> None:
-        super().__init__("", logging.getLogger("fasthmr.rclpy"))
-        self.node = node
-        self.typestore = get_typestore(store)
-        self.callback_group = callback_group
-        self._endpoints: list[Any] = []
-
-    def resolve(self, topic: str) -> str:
-        return topic
-
-    def now_ns(self) -> int:
-        return self.node.get_clock().now().nanoseconds
-
-    def advertise(self, topic: str, msgtype: str, qos: QosProfile) -> RclpyPublisher:
-        publisher: Any = self.node.create_publisher(message_class(msgtype), topic, _rclpy_qos(qos))
-        self._endpoints.append(publisher)
-        return RclpyPublisher(self, topic, msgtype, publisher)
-
-    def subscribe(self, topic: str, msgtype: str, callback: MessageCallback, qos: QosProfile) -> None:
-        def on_raw(raw: bytes) -> None:
-            try:
-                msg = self.typestore.deserialize_cdr(raw, msgtype)
-            except Exception as exc:
-                self.malformed[topic] += 1
-                self.logger.warning("dropping malformed %s on %s: %s", msgtype, topic, exc)
-                return
-            callback(msg, self.now_ns())
-
-        sub = self.node.create_subscription(
-            message_class(msgtype),
-            topic,
-            on_raw,
-            _rclpy_qos(qos),
-            raw=True,
-            callback_group=self.callback_group,
-        )
-        self._endpoints.append(sub)
-
-    def close(self) -> None:
-        for endpoint in self._endpoints:
-            if hasattr(endpoint, "publish"):
-                self.node.destroy_publisher(endpoint)
-            else:
-                self.node.destroy_subscription(endpoint)
-        self._endpoints.clear()
 
 
 class RosLogHandler(logging.Handler):
@@ -276,10 +182,11 @@ class FastHMRNode(LifecycleNode):
             template_vertices=loaded.template_vertices,
             with_tf=has_message(TF_MESSAGE),
             logger=logging.getLogger("fasthmr.node"),
+            on_pending=lambda: self._guard.trigger(),
+            unpaired=lambda: self.inputs.unpaired() if self.inputs is not None else {},
         )
         self.inputs = NodeInputs(cfg, self.core, self.transport)
         self._guard = self.create_guard_condition(self._process_pending, self._inference_group)
-        self.core.on_pending = self._guard.trigger
         b = loaded.backend
         self.get_logger().info(f"backend {b.backend} {b.precision} on {b.device}: {b.reason}")
         if loaded.pipeline.embedded:

@@ -34,29 +34,28 @@ from typing import Any
 import numpy as np
 
 from fasthmr_ros.config import NodeConfig
-from fasthmr_ros.errors import InputError
 from fasthmr_ros.pipeline.core import Pipeline
 from fasthmr_ros.pipeline.images import decode_image_message
 from fasthmr_ros.pipeline.multi_camera import CameraFrame, process_cameras
 from fasthmr_ros.pipeline.result import FrameResult
-from fasthmr_ros.ros import convert
-from fasthmr_ros.ros.cameras import camera_inputs
-from fasthmr_ros.ros.hri import TRACKED_TOPIC, body_id, body_transforms, hri_messages, tracked_msg
-from fasthmr_ros.ros.markers import MarkerStyle, frame_markers
-from fasthmr_ros.ros.node_params import RUNTIME_PARAMETERS, ParameterError, check_value, vertices_needed
-from fasthmr_ros.ros.tf_buffer import TfBuffer, express_in
-from fasthmr_ros.ros.transport.base import DEFAULT, LATCHED, Publisher, Transport
-from fasthmr_ros.ros.typestore import (
+from fasthmr_ros.ros.frames import FrameInputs, FrameSkipError, frame_inputs
+from fasthmr_ros.ros.messages import builders
+from fasthmr_ros.ros.messages.hri import TRACKED_TOPIC, body_id, hri_messages, tracked_msg
+from fasthmr_ros.ros.messages.markers import MarkerStyle, frame_markers
+from fasthmr_ros.ros.messages.typestore import (
+    DIAGNOSTIC_ARRAY,
     HUMAN_MESH_ARRAY,
     IDS_LIST,
     MARKER_ARRAY,
     MESH,
     TF_MESSAGE,
-    get_typestore,
 )
+from fasthmr_ros.ros.node.cameras import camera_inputs
+from fasthmr_ros.ros.node.params import RUNTIME_PARAMETERS, ParameterError, check_value, vertices_needed
+from fasthmr_ros.ros.tf_buffer import TfBuffer, express_in
+from fasthmr_ros.ros.transport.base import DEFAULT, LATCHED, Publisher, Transport
 from fasthmr_ros.runtime.select import BackendChoice
 
-DIAGNOSTIC_ARRAY = "diagnostic_msgs/msg/DiagnosticArray"
 TF_TOPIC = "/tf"
 DIAGNOSTICS_TOPIC = "/diagnostics"
 DIAGNOSTIC_NAME = "fasthmr: human mesh recovery"
@@ -75,7 +74,7 @@ class FrameInput:
     stamp_ns: int
     received_ns: int
     image: Any
-    camera_info: Any
+    camera_info: Any | None  # None: none came (use_default_intrinsics)
     detections: Any | None = None
     decode: Decoder = decode_image_message
     camera: int = 0  # index into the node's cameras
@@ -112,6 +111,7 @@ class NodeStats:
     output_rate_hz: float
     markers_published: int
     time_jumps: int
+    default_intrinsics: int  # frames without a usable CameraInfo: HMR 2.0's focal guess used
     unpaired: dict[str, int]  # images that never met their CameraInfo / detections, by reason
     newest_input_ns: int | None  # stamp of the last frame submitted
     last_output_ns: int | None  # stamp of the last frame published
@@ -132,6 +132,8 @@ class NodeCore:
         template_vertices: np.ndarray | None = None,
         with_tf: bool = True,
         logger: logging.Logger | None = None,
+        on_pending: Callable[[], None] | None = None,
+        unpaired: Callable[[], dict[str, int]] = dict,
     ) -> None:
         self.cfg = replace(cfg)
         self.pipeline = pipeline
@@ -146,7 +148,6 @@ class NodeCore:
         self.with_tf = with_tf
         self.log = logger or logging.getLogger("fasthmr.node")
         self.store = cfg.ros_store
-        self.types = get_typestore(self.store).types
         self._cond = threading.Condition()
         self._stopping = threading.Event()
         self._marker_cond = threading.Condition()
@@ -154,13 +155,14 @@ class NodeCore:
         self._marker_thread: threading.Thread | None = None
         self._pending: dict[int, FrameInput] = {}  # newest frame per camera
         # Called after each submit when there is no worker thread (rclpy: trigger a guard condition).
-        self.on_pending: Callable[[], None] | None = None
+        self.on_pending = on_pending
         self._running = False
         self._worker: threading.Thread | None = None
         self._diag_thread: threading.Thread | None = None
         self._changes: dict[str, Any] = {}
         self._publishers: dict[str, Publisher] = {}
         self._frames_in = self._processed = self._dropped = self._markers = self._time_jumps = 0
+        self._default_intrinsics = 0  # frames that used HMR 2.0's focal guess
         self._camera_counts: dict[str, Counter[int]] = {k: Counter() for k in ("in", "processed", "dropped")}
         self._camera_frame: Counter[str] = Counter()
         self._tf_error = ""
@@ -176,8 +178,8 @@ class NodeCore:
         self._newest_input: int | None = None
         self._last_output: int | None = None
         self._error_logged: set[str] = set()
-        # Images that never met their partners, by reason (the DDS front end's synchroniser).
-        self.unpaired: Callable[[], dict[str, int]] = dict
+        # Images that never met their partners, by reason (the front end's `NodeInputs`).
+        self.unpaired = unpaired
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self, worker: bool = True) -> None:
@@ -215,7 +217,7 @@ class NodeCore:
             self._publishers["hri:tracked"] = self.transport.advertise(TRACKED_TOPIC, IDS_LIST, DEFAULT)
         if self.with_tf:
             self._publishers["tf"] = self.transport.advertise(TF_TOPIC, TF_MESSAGE, DEFAULT)
-        self._publish("mesh", convert.mesh_msg(self.pipeline.faces, self.template_vertices, self.store))
+        self._publish("mesh", builders.mesh_msg(self.pipeline.faces, self.template_vertices, self.store))
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop taking frames, let the current one finish, discard the pending one."""
@@ -265,7 +267,7 @@ class NodeCore:
             try:
                 self.tf.add(stamped, static)
             except ValueError as exc:
-                self._reject("transform", exc)
+                self._reject("transform", str(exc), expected=False)
 
     # -- run-time parameters -----------------------------------------------------------------
     def set_parameter(self, name: str, value: Any) -> Any:
@@ -329,7 +331,6 @@ class NodeCore:
             inputs = self._prepare(frame)
             if inputs is None:
                 continue
-            rgb, camera, dets = inputs
             last = self._last_stamp.get(i)
             if last is not None and frame.stamp_ns < last:
                 # A replayed bag looped or the clock jumped back: the tracks belong to another time.
@@ -337,7 +338,9 @@ class NodeCore:
                 with self._cond:
                     self._time_jumps += 1
             self._last_stamp[i] = frame.stamp_ns
-            ready[i] = CameraFrame(rgb, camera, frame.stamp_ns, frame.image.header.frame_id, dets)
+            ready[i] = CameraFrame(
+                inputs.rgb, inputs.camera, frame.stamp_ns, frame.image.header.frame_id, inputs.detections
+            )
         if len(self.pipelines) == 1:
             results: list[FrameResult | Exception | None] = [self._process_one(ready[0])]
         else:
@@ -358,27 +361,28 @@ class NodeCore:
         except Exception as exc:
             return exc
 
-    def _prepare(self, frame: FrameInput) -> tuple[np.ndarray, Any, Any] | None:
+    def _prepare(self, frame: FrameInput) -> FrameInputs | None:
         try:
-            rgb = frame.decode(frame.image)
-        except Exception as exc:  # cv_bridge raises its own types; all mean "unusable image"
-            return self._reject("image_decode", exc)
-        try:
-            camera = convert.camera_from_info(frame.camera_info, rgb.shape[1], rgb.shape[0])
-        except Exception as exc:
-            return self._reject("camera_info", exc)
-        dets = None
-        if frame.detections is not None:
-            try:
-                dets = convert.detections_from_msg(frame.detections)
-            except Exception as exc:
-                return self._reject("detections", exc)
-        return rgb, camera, dets
+            inputs = frame_inputs(
+                frame.image,
+                frame.camera_info,
+                frame.detections,
+                frame.stamp_ns,
+                use_default_intrinsics=self.cfg.use_default_intrinsics,
+                decode=frame.decode,
+            )
+        except FrameSkipError as skip:
+            return self._reject(skip.reason, skip.detail, skip.expected)
+        if inputs.default_intrinsics:
+            with self._cond:
+                self._default_intrinsics += 1
+            self._log_once("default_intrinsics", "no usable CameraInfo: using HMR 2.0's focal guess", True)
+        return inputs
 
-    def _reject(self, reason: str, exc: Exception) -> None:
+    def _reject(self, reason: str, detail: str, expected: bool) -> None:
         with self._cond:
             self._malformed[reason] += 1
-        self._log_once(reason, f"skipping a frame ({reason}): {exc}", isinstance(exc, InputError))
+        self._log_once(reason, f"skipping a frame ({reason}): {detail}", expected)
 
     def _error(self, reason: str, exc: Exception) -> None:
         with self._cond:
@@ -418,7 +422,7 @@ class NodeCore:
     def _publish_frame(self, camera_result: FrameResult, camera: int = 0) -> None:
         cfg = self.cfg
         result = self._placed(camera_result)
-        humans = convert.frame_to_msg(result, cfg.publish_vertices, self.store)
+        humans = builders.frame_to_msg(result, cfg.publish_vertices, self.store)
         if not self._publish(f"humans:{camera}", humans):
             return
         now = time.monotonic()
@@ -492,11 +496,11 @@ class NodeCore:
         """geometry_msgs/TransformStamped per person, child `<tf_prefix><body id>` of the frame
         the results are expressed in."""
         children = [f"{self.cfg.tf_prefix}{body}" for body in self.body_ids(result, camera)]
-        return body_transforms(result, children, self.store)
+        return builders.body_transforms(result, children, self.store)
 
     def _publish_tf(self, result: FrameResult, camera: int) -> None:
         if self.with_tf:
-            self._publish("tf", self.types[TF_MESSAGE](transforms=self.transforms(result, camera)))
+            self._publish("tf", builders.tf_message(self.transforms(result, camera), self.store))
 
     # -- statistics and diagnostics ----------------------------------------------------------
     def stats(self) -> NodeStats:
@@ -517,6 +521,7 @@ class NodeCore:
                 output_rate_hz=self._out_rate.rate(now),
                 markers_published=self._markers,
                 time_jumps=self._time_jumps,
+                default_intrinsics=self._default_intrinsics,
                 unpaired=self.unpaired(),
                 newest_input_ns=self._newest_input,
                 last_output_ns=self._last_output,
@@ -543,6 +548,7 @@ class NodeCore:
             "frames in": str(s.frames_in),
             "frames processed": str(s.processed),
             "frames dropped (newer frame arrived)": str(s.dropped),
+            "frames with default intrinsics (no usable CameraInfo)": str(s.default_intrinsics),
             "unpaired": str(sum(s.unpaired.values())),
             "malformed": str(sum(s.malformed.values())),
             "errors": str(sum(s.errors.values())),
@@ -576,17 +582,11 @@ class NodeCore:
         return level, summary, values
 
     def diagnostics_msg(self) -> Any:
-        t = self.types
         level, summary, values = self.diagnostic_values()
-        status = t["diagnostic_msgs/msg/DiagnosticStatus"](
-            level=level,
-            name=DIAGNOSTIC_NAME,
-            message=summary,
-            hardware_id=self.backend.device if self.backend is not None else "",
-            values=[t["diagnostic_msgs/msg/KeyValue"](key=k, value=v) for k, v in values.items()],
+        hardware_id = self.backend.device if self.backend is not None else ""
+        return builders.diagnostics_message(
+            self.transport.now_ns(), level, DIAGNOSTIC_NAME, summary, hardware_id, values, self.store
         )
-        hdr = convert.header(self.transport.now_ns(), "", self.store)
-        return t[DIAGNOSTIC_ARRAY](header=hdr, status=[status])
 
     def _diagnostics_loop(self) -> None:
         period = 1.0 / self.cfg.diagnostics_rate_hz

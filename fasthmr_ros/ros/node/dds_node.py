@@ -14,10 +14,10 @@ from dataclasses import replace
 from typing import Any
 
 from fasthmr_ros.config import NodeConfig
-from fasthmr_ros.ros.node_core import NodeCore
-from fasthmr_ros.ros.node_inputs import NodeInputs
-from fasthmr_ros.ros.node_params import RUNTIME_PARAMETERS, SPECS
-from fasthmr_ros.ros.node_setup import LoadedPipeline, load_pipeline
+from fasthmr_ros.ros.node.core import NodeCore
+from fasthmr_ros.ros.node.inputs import NodeInputs
+from fasthmr_ros.ros.node.params import RUNTIME_PARAMETERS, SPECS
+from fasthmr_ros.ros.node.setup import LoadedPipeline, load_pipeline
 from fasthmr_ros.ros.transport.dds import DdsTransport
 
 log = logging.getLogger("fasthmr.node")
@@ -43,6 +43,7 @@ class DdsNode:
             backend=self.loaded.backend,
             template_vertices=self.loaded.template_vertices,
             logger=log,
+            unpaired=lambda: self.inputs.unpaired(),
         )
         self.inputs = NodeInputs(cfg, self.core, self.transport)
 
