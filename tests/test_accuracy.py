@@ -1,9 +1,9 @@
 """The shipped default on freshly generated held-out stand-in scenes, through the whole pipeline.
 
 A regression in crops, camera maths, merging or decoding shows up here as lost accuracy. The
-bars are what the shipped weights reach with a margin (docs/accuracy.md): better than the mean
-pose they regress around, and bodies placed where the people are. The issue's bar (twice as
-accurate as the mean pose) is NOT reached by these weights.
+bars are what the shipped weights reach with a margin (docs/accuracy.md): MPJPE clearly under
+the mean pose they regress around (measured 1.27x on this set), and bodies placed where the
+people are. The issue's bar (twice as accurate as the mean pose) is NOT reached by these weights.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from fasthmr_ros.evaluation import accuracy, evaluation_pipeline, mean_pose_of, 
 from fasthmr_ros.samples.synth import write_synth_set
 
 HELD_OUT_SEED = 9001  # training used seed 1 (docs/accuracy.md)
-JOINTS2D_BAR = 0.25  # mean 2D joint error as a fraction of the box height (measured: 0.15)
+JOINTS2D_BAR = 0.2  # mean 2D joint error as a fraction of the box height (measured: 0.14)
+MEAN_POSE_RATIO_BAR = 1.15  # mean-pose MPJPE / model MPJPE (measured: 1.27)
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +35,7 @@ def _evaluate(dataset) -> dict:
 def test_embedded_default_beats_the_mean_pose_and_places_bodies_on_people(held_out) -> None:
     report = _evaluate(held_out)
     assert report["persons"] >= 16 and report["missed"] == 0
-    assert report["mpjpe_mm"] * 1.1 <= report["mean_pose_mpjpe_mm"], report
+    assert report["mpjpe_mm"] * MEAN_POSE_RATIO_BAR <= report["mean_pose_mpjpe_mm"], report
     assert report["joints2d_box_fraction"] < JOINTS2D_BAR, report
 
 

@@ -93,3 +93,28 @@ def test_merge_calibration_reads_the_same_layout(synth_set) -> None:
     assert len(calib) == len(rows) and calib.joint_set == "smpl_24"
     np.testing.assert_allclose(calib.joints.numpy(), synth_set.joints_3d[rows])
     assert calib.crops.shape[1:] == (3, 256, 256)
+
+
+def test_a_body_seen_from_behind_differs_from_its_depth_mirror_seen_from_the_front() -> None:
+    """Without a front cue the mirror-symmetric stand-in facing the camera renders like its
+    depth-mirrored twin facing away, and a regressor cannot learn the heading (docs/accuracy.md)."""
+    from fasthmr_ros.models.standin import relaxed_pose
+    from fasthmr_ros.samples.synth import SceneRenderer, _clothing, _orientation, _Person
+
+    renderer = SceneRenderer(SynthConfig(width=160, height=120, occluder_probability=0.0))
+    K = np.array([[150.0, 0, 80], [0, 150.0, 60], [0, 0, 1]])
+    light = {"ambient": 0.4, "gain": 1.0, "contrast": 1.0, "brightness": 0.0, "cast": np.ones(3),
+             "noise": 0.0, "blur": False}  # fmt: skip
+    colors = _clothing(np.random.default_rng(0))
+    images, masks = [], []
+    for yaw in (0.0, np.pi):
+        orient = _orientation(yaw, 0.0, np.zeros(3))
+        person = _Person(orient, relaxed_pose()[1:], np.zeros(10), np.zeros(3), colors)
+        person.transl = np.array([0.0, 0.0, 2.5]) - renderer.root_offset(person)
+        image, labels, _, _ = renderer.render(np.zeros((120, 160, 3), np.uint8), K, [person], light,
+                                              np.random.default_rng(1))  # fmt: skip
+        images.append(image.astype(float))
+        masks.append(labels > 0)
+    both = masks[0] & masks[1]
+    assert both.sum() > 0.6 * masks[0].sum()  # nearly the same silhouette ...
+    assert np.abs(images[0] - images[1])[both].mean() > 15  # ... but front and back look different

@@ -16,6 +16,23 @@ from fasthmr_ros.merging.blocks import run_blocks
 from fasthmr_ros.merging.schedule import TokenSchedule
 
 
+def sincos_positions(grid: tuple[int, int], dim: int) -> torch.Tensor:
+    """(rows * cols, dim) fixed 2D sine-cosine positions: half the channels encode the row, half
+    the column, each as sin/cos at dim/4 geometric frequencies (values in [-1, 1])."""
+    if dim % 4:
+        raise ValueError(f"sine-cosine positions need a width divisible by 4, got {dim}")
+    freqs = 1.0 / 10000 ** (torch.arange(dim // 4, dtype=torch.float32) / (dim // 4))  # (dim/4,)
+    rows, cols = torch.meshgrid(
+        torch.arange(grid[0], dtype=torch.float32), torch.arange(grid[1], dtype=torch.float32), indexing="ij"
+    )
+
+    def encode(pos: torch.Tensor) -> torch.Tensor:
+        angles = pos.reshape(-1, 1) * freqs  # (N, dim/4)
+        return torch.cat([angles.sin(), angles.cos()], dim=1)
+
+    return torch.cat([encode(rows), encode(cols)], dim=1)
+
+
 class PatchEmbed(nn.Module):
     def __init__(self, cfg: BackboneConfig) -> None:
         super().__init__()
@@ -89,6 +106,14 @@ class ViT(nn.Module):
         self.last_norm = nn.LayerNorm(cfg.embed_dim, eps=cfg.norm_eps)
         # Mask-ToMe: inference-time setting, no parameters; inactive = the plain block loop.
         self.token_schedule = TokenSchedule()
+
+    def init_positions(self) -> None:
+        """Start the position embedding at 2D sine-cosine positions. Official checkpoints bring
+        learned positions; a backbone trained from scratch needs this instead of the zeros, or
+        its tokens carry almost no position and it sees a bag of patches (pose is then lost)."""
+        with torch.no_grad():
+            self.pos_embed.zero_()
+            self.pos_embed[0, 1:] = sincos_positions(self.grid_size, self.cfg.embed_dim)
 
     def set_token_schedule(self, schedule: TokenSchedule) -> None:
         """Merge tokens per `schedule` from now on (validated against this backbone)."""

@@ -66,6 +66,10 @@ _JOINT_LIMITS = np.array(
 )
 _KNEES = (3, 4)  # body_pose indices of the knees: they bend one way only
 _PART_GROUPS = {"skin": (1,), "upper": (0, 2, 3), "lower": (4, 5, 6, 7)}  # stand-in tube indices
+# Parts whose front half gets its own colour (torso: a chest panel, head: a dark face), so front
+# and back differ: the stand-in is otherwise mirror-symmetric, and a body seen from the front
+# then looks like its depth-mirrored twin seen from the back, which makes its heading ambiguous.
+_FRONT_PARTS = (0, 1)
 
 
 @dataclass(frozen=True)
@@ -85,7 +89,7 @@ class _Person:
     body_pose: np.ndarray  # (23, 3, 3)
     betas: np.ndarray  # (10,)
     transl: np.ndarray  # (3,)
-    colors: np.ndarray  # (8, 3) BGR per stand-in part
+    colors: np.ndarray  # (10, 3) BGR per `_part_faces` group
 
 
 def _rotvec(v: np.ndarray) -> np.ndarray:
@@ -116,12 +120,15 @@ def _orientation(yaw: float, pitch: float, lean: np.ndarray) -> np.ndarray:
 
 
 def _clothing(rng: np.random.Generator) -> np.ndarray:
-    """(8, 3) BGR per stand-in part: skin on the head, one colour above the waist, one below."""
+    """(10, 3) BGR per `_part_faces` group: skin on the head, one colour above the waist, one
+    below, then the chest panel and the face."""
     skin = np.array([rng.uniform(60, 190)] * 3) * np.array([0.75, 0.85, 1.0])
     upper, lower = rng.uniform(30, 230, size=3), rng.uniform(30, 200, size=3)
-    colors = np.zeros((8, 3))
+    colors = np.zeros((8 + len(_FRONT_PARTS), 3))
     for group, color in (("skin", skin), ("upper", upper), ("lower", lower)):
         colors[list(_PART_GROUPS[group])] = color
+    colors[8] = (upper + 255) / 2  # chest panel
+    colors[9] = skin * 0.45  # face
     return colors
 
 
@@ -158,10 +165,16 @@ def random_camera(cfg: SynthConfig, rng: np.random.Generator) -> np.ndarray:
 
 @functools.lru_cache(maxsize=1)
 def _part_faces() -> tuple[np.ndarray, ...]:
-    """The stand-in's triangles split by part (tube), so parts can be coloured apart."""
+    """The stand-in's triangles split by part (tube), so parts can be coloured apart; the parts
+    of `_FRONT_PARTS` lose their front half (rest pose: facing +z) to groups appended after."""
     body = build_standin_body()
     face_part = body.part[body.faces[:, 0]]
-    return tuple(body.faces[face_part == k] for k in range(int(body.part.max()) + 1))
+    centroid_z = body.vertices[body.faces, 2].mean(axis=1)
+    front = np.zeros(len(body.faces), dtype=bool)
+    for k in _FRONT_PARTS:
+        front |= (face_part == k) & (centroid_z > np.median(body.vertices[body.part == k, 2]))
+    groups = [body.faces[(face_part == k) & ~front] for k in range(int(body.part.max()) + 1)]
+    return tuple(groups + [body.faces[(face_part == k) & front] for k in _FRONT_PARTS])
 
 
 class SceneRenderer:
@@ -208,7 +221,7 @@ class SceneRenderer:
         covered = raster.person >= 0
         owner = np.where(covered, raster.person // len(self.parts), -1)
         part = raster.person % len(self.parts)
-        colors = np.stack([p.colors for p in persons])  # (P, 8, 3)
+        colors = np.stack([p.colors for p in persons])  # (P, 10, 3)
         image = background.astype(np.float32)
         lit = colors[owner[covered], part[covered]] * raster.shade[covered, None] * light["gain"]
         image[covered] = lit

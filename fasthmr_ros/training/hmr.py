@@ -169,6 +169,7 @@ class HMRTrainer:
             raise InputError(f"{dataset.root}: {len(self.rows)} usable persons, fewer than one batch")
         torch.manual_seed(settings.seed)
         self.model = HMR(model_preset(settings.preset))
+        self.model.backbone.init_positions()
         init_head_means(self.model, dataset, self.rows)
         decay = [p for n, p in self.model.named_parameters() if p.dim() > 1 and "pos_embed" not in n]
         rest = [p for n, p in self.model.named_parameters() if not (p.dim() > 1 and "pos_embed" not in n)]
