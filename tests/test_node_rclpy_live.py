@@ -183,12 +183,16 @@ def test_bad_images_counted_and_skipped_node_keeps_answering(node: NodeProcess, 
         before = int(diagnostics_values(diagnostics)["malformed"])
         truncated = Image(height=H, width=W, encoding="rgb8", step=W * 3, data=bytes(W * H))
         oversize = Image(height=H, width=W, encoding="rgb8", step=W * 3, data=bytes(W * H * 3 + 4096))
-        bad = [camera.send(truncated)]
-        time.sleep(0.3)
-        bad.append(camera.send(oversize))
-        time.sleep(0.3)
+        bad: list[int] = []
+        for image in (truncated, oversize):
+            # One at a time: a bad frame still waiting behind a busy worker would otherwise be
+            # replaced by the next one and counted as dropped, not malformed.
+            bad.append(camera.send(image))
+            def counted(count: int = before + len(bad)) -> bool:
+                return int(diagnostics_values(diagnostics)["malformed"]) >= count
+
+            assert wait_for(counted, 10)
         good = send_until_answered(camera, humans)
-        assert wait_for(lambda: int(diagnostics_values(diagnostics)["malformed"]) >= before + 2, 5)
     finally:
         camera.close()
     assert not answered(humans, bad) and answered(humans, good)
