@@ -336,7 +336,9 @@ class BagConfig:
     use_default_intrinsics: bool = False  # no usable CameraInfo -> HMR 2.0's focal guess
     outputs: OutputTopicsConfig = field(default_factory=OutputTopicsConfig)
     messages: MessagesConfig = field(default_factory=MessagesConfig)
-    # Robot frame and ROS4HRI (same meaning as the node's parameters of these names).
+    # Several cameras, robot frame and ROS4HRI (same meaning as the node's parameters of these
+    # names). `cameras` replaces image_topic / camera_info_topic; outputs go per camera.
+    cameras: str = ""
     target_frame: str = ""  # "" = the camera frame; else from the bag's own /tf and /tf_static
     tf_tolerance_s: float = 0.1  # a transform this close beyond the recorded ones still counts
     hri: bool = False  # also write ROS4HRI (REP-155) body topics and body_<id> TF frames
@@ -438,13 +440,15 @@ def genhmr_preset(name: str) -> GenHMRConfig:
 class RuntimeConfig:
     """How the network runs: which backend, at what precision, on which device.
 
-    `backend`: auto (TensorRT if installed and a CUDA GPU is present, else torch on CUDA, else torch
-    on the CPU), tensorrt, torch (on `device`), onnxruntime (CUDA provider if present, else CPU) or cpu.
+    `backend`: auto (TensorRT if installed and a CUDA GPU is present, else torch on CUDA, else the
+    fastest CPU path within an accuracy bound), tensorrt, torch (on `device`), onnxruntime (CUDA
+    provider if present, else CPU) or cpu.
     A backend named explicitly that cannot run here is an error, never a silent substitute.
     """
 
     backend: str = "auto"
-    # fp32 | fp16 | bf16. CPU backends run fp32 whatever is asked (the selection reason says so).
+    # fp32 | fp16 | bf16 | int8. On the CPU: fp32, bf16, int8 (onnxruntime: fp32, int8); anything
+    # else runs fp32, and the selection reason says so.
     precision: str = "fp16"
     device: str = "cuda"
     # torch backend only: torch.compile the model, and capture the fixed-shape path as a CUDA graph.
@@ -489,7 +493,7 @@ class NodeConfig:
     mesh_markers: bool = True  # TRIANGLE_LIST per person in the markers (~1 MB each)
     marker_lifetime_s: float = 0.5  # lost persons vanish from RViz after this long
     publish_vertices: bool = False  # HumanMesh.vertices (83 kB per person) on the humans topic
-    publish_tf: bool = False  # one TF frame per person: <tf_prefix><track id> under the image frame
+    publish_tf: bool = False  # one TF frame per person: <tf_prefix>b<track id> under the 3D frame
     tf_prefix: str = "body_"  # ROS4HRI (REP-155) names body frames body_<id>
     diagnostics_rate_hz: float = 1.0
     ros_store: str = "jazzy"  # message definitions of this ROS 2 distro ("humble" | "jazzy")
@@ -499,7 +503,7 @@ class NodeConfig:
     j19: str = ""
     backend: str = "auto"  # auto | tensorrt | torch | onnxruntime | cpu (see RuntimeConfig)
     device: str = "cuda"  # auto falls back to the CPU (and says why in the diagnostics)
-    precision: str = "fp16"  # CPU backends run fp32 whatever is asked
+    precision: str = "fp16"  # fp32 | fp16 | bf16 | int8; see RuntimeConfig
     engine_cache_dir: str = ""  # "" = the package's engine cache
     cpu_threads: int = 0  # torch intra-op threads (0 = torch's default)
     decoder: str = "regression"  # regression | diffusion | genhmr
@@ -518,6 +522,14 @@ class NodeConfig:
     tracker_iou_threshold: float = 0.3  # changes at run time
     tracker_max_age: int = 30
     history_window: int = 16
+    # Robot integration: several cameras, the robot's frame, ROS4HRI.
+    # "" = the one camera of image_topic / camera_info_topic. Else several cameras, comma or space
+    # separated, each a namespace (`/front` = /front/image_raw + /front/camera_info) or an
+    # `image_topic:camera_info_topic` pair; their crops share one forward pass.
+    cameras: str = ""
+    target_frame: str = ""  # "" = the camera frame; else 3D results, TF and markers in this frame
+    tf_tolerance_s: float = 0.1  # a transform this close beyond the newest one still counts
+    hri: bool = False  # ROS4HRI (REP-155): /humans/bodies/tracked, per-body topics, body TF frames
 
 
 def load_node_config(path: str | Path) -> NodeConfig:

@@ -26,6 +26,10 @@ ARGUMENTS = {
     "image_topic": ("/camera/image_raw", "sensor_msgs/Image (or CompressedImage) input"),
     "camera_info_topic": ("/camera/camera_info", "sensor_msgs/CameraInfo of the image"),
     "detections_topic": ("", "vision_msgs/Detection2DArray person boxes; empty = detect here"),
+    "image_reliability": ("best_effort", "input QoS: best_effort (REP-2003) or reliable"),
+    "queue_depth": ("5", "keep-last QoS depth of the input subscriptions"),
+    "cameras": ("", "several cameras: namespaces or image:camera_info pairs; empty = image_topic"),
+    "target_frame": ("", "frame of the 3D outputs, from /tf; empty = the camera frame"),
     "device": ("cuda", "torch device for the model (auto backend falls back to the CPU)"),
     "backend": ("auto", "auto | tensorrt | torch | onnxruntime | cpu"),
     "params_file": ("", "ROS 2 parameters file; empty = the package's config/fasthmr.yaml"),
@@ -33,7 +37,18 @@ ARGUMENTS = {
     "use_rviz": ("false", "start RViz with config/fasthmr.rviz"),
     "autostart": ("true", "configure and activate the lifecycle node on launch"),
 }
-NODE_PARAMETERS = ("image_topic", "camera_info_topic", "detections_topic", "device", "backend")
+# name -> type of the node parameter it sets (launch arguments are text).
+NODE_PARAMETERS = {
+    "image_topic": str,
+    "camera_info_topic": str,
+    "detections_topic": str,
+    "image_reliability": str,
+    "queue_depth": int,
+    "cameras": str,
+    "target_frame": str,
+    "device": str,
+    "backend": str,
+}
 
 
 def _params_file(context_value: str) -> object:
@@ -50,7 +65,8 @@ def generate_launch_description() -> LaunchDescription:
     def node_and_transitions(context: object) -> list:
         params_file = LaunchConfiguration("params_file").perform(context)
         overrides = {
-            name: ParameterValue(LaunchConfiguration(name), value_type=str) for name in NODE_PARAMETERS
+            name: ParameterValue(LaunchConfiguration(name), value_type=kind)
+            for name, kind in NODE_PARAMETERS.items()
         }
         node = LifecycleNode(
             package=PACKAGE,

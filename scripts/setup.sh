@@ -26,6 +26,13 @@ fi
 echo "fasthmr_ros installed in $(pwd)/.venv"
 [ "$WITH_ROS" = 1 ] || exit 0
 
+PY_VERSION=$(.venv/bin/python -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')
+if [ "$PY_VERSION" != 3.11 ] || [ "$(uname -m)" != x86_64 ]; then
+  echo "setup.sh --ros: the ROS 2 wheels on PyPI are for Python 3.11 on x86_64 Linux; this is" \
+    "Python $PY_VERSION on $(uname -m). Use colcon in a sourced ROS 2 workspace instead (README)." >&2
+  exit 1
+fi
+
 # rclpy with Fast DDS, the message packages the node uses, and what CMakeLists.txt needs to
 # generate and build our messages (ament_cmake, the rosidl generators and their CMake packages).
 ROS_PACKAGES=(
@@ -41,7 +48,6 @@ for tool in cmake make cc c++; do
   command -v "$tool" >/dev/null || { echo "setup.sh --ros needs $tool (apt-get install cmake build-essential)" >&2; exit 1; }
 done
 VENV=$(pwd)/.venv
-PY_VERSION=$(.venv/bin/python -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')
 # The generated Python half of fasthmr_ros (fasthmr_ros.msg and its C extensions) goes into a
 # folder of its own, named in site-packages/fasthmr_ros.pkg: fasthmr_ros/__init__.py extends the
 # package path with it, so the editable code and the messages form one package.
@@ -59,4 +65,23 @@ mkdir -p build/ros
 )
 echo "$VENV/$MESSAGES_DIR/fasthmr_ros" >".venv/lib/python$PY_VERSION/site-packages/fasthmr_ros.pkg"
 .venv/bin/python -c "import rclpy, fasthmr_ros.msg"
-echo "ROS 2 (Kilted wheels) and the fasthmr_ros messages installed in $VENV"
+
+# tf2_msgs (target_frame) and hri_msgs (ROS4HRI outputs) are not among the wheels: build the
+# messages of theirs this package uses, from the definitions it registers for rosbags and DDS.
+for pkg in tf2_msgs hri_msgs; do
+  .venv/bin/python -c "import $pkg.msg" 2>/dev/null && continue
+  .venv/bin/python scripts/ros/interface_packages.py build/ros/interfaces "$pkg"
+  mkdir -p "build/ros/interfaces/build/$pkg"
+  (
+    cd "build/ros/interfaces/build/$pkg"
+    export AMENT_PREFIX_PATH="$VENV" PATH="$VENV/bin:$PATH"
+    cmake "../../$pkg" -DCMAKE_PREFIX_PATH="$VENV" -DCMAKE_INSTALL_PREFIX="$VENV" \
+      -DPython3_EXECUTABLE="$VENV/bin/python" -DFASTHMR_SOURCE_DIR="$VENV/.." \
+      -DBUILD_TESTING=OFF >cmake.log 2>&1 \
+      || { tail -40 cmake.log >&2; echo "cmake failed: $(pwd)/cmake.log" >&2; exit 1; }
+    make -j"$(nproc)" install >make.log 2>&1 \
+      || { tail -40 make.log >&2; echo "make failed: $(pwd)/make.log" >&2; exit 1; }
+  )
+  .venv/bin/python -c "import $pkg.msg"
+done
+echo "ROS 2 (Kilted wheels), the fasthmr_ros messages and tf2_msgs / hri_msgs (if missing) installed in $VENV"

@@ -32,6 +32,7 @@ from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 
 NODE = "/fasthmr_node"
 FASTHMR = Path(sys.executable).with_name("fasthmr")
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def wait_for(condition: Callable[[], Any], timeout: float = 20.0) -> Any:
@@ -120,14 +121,24 @@ def own_domain() -> int:
 
 
 class NodeProcess:
-    """`fasthmr node --transport rclpy` (configured and activated) with the tiny CPU settings."""
+    """The node with the tiny CPU settings plus `params` (NAME=VALUE): `fasthmr node --transport
+    rclpy` (configured and activated at once), or with `ros2_run` the `ros2 run` entry point
+    (scripts/ros/fasthmr_node with --ros-args and the package's parameters file; unconfigured)."""
 
-    def __init__(self, domain: int, *params: str) -> None:
+    def __init__(self, domain: int, *params: str, ros2_run: bool = False) -> None:
         env = dict(os.environ, ROS_DOMAIN_ID=str(domain), ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST")
         env["PYTHONFAULTHANDLER"] = "1"  # a hung node prints every thread's stack on SIGABRT
-        args = [str(FASTHMR), "node", "--transport", "rclpy", "-p", "device=cpu", "-p", "cpu_threads=1"]
-        for param in params:
-            args += ["-p", param]
+        # torch fp32 on the CPU: no path choice at load.
+        params = ("device=cpu", "cpu_threads=1", "backend=cpu", "precision=fp32", *params)
+        if ros2_run:
+            args = [sys.executable, str(ROOT / "scripts" / "ros" / "fasthmr_node"), "--ros-args"]
+            args += ["--params-file", str(ROOT / "config" / "fasthmr.yaml")]
+            for param in params:
+                args += ["-p", param.replace("=", ":=", 1)]
+        else:
+            args = [str(FASTHMR), "node", "--transport", "rclpy"]
+            for param in params:
+                args += ["-p", param]
         self.proc = subprocess.Popen(
             args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
         )

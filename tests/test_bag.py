@@ -13,6 +13,7 @@ import yaml
 from rosbags.interfaces import QosDurability
 from rosbags.rosbag2 import Reader, Writer
 from rosbags.typesys import Stores, get_types_from_msg, get_typestore
+from test_image_encodings import encode
 
 from fasthmr_ros.cli.bag import run_sample
 from fasthmr_ros.cli.main import main
@@ -20,11 +21,12 @@ from fasthmr_ros.config import BagConfig, PipelineConfig
 from fasthmr_ros.models.default import resolve_body_model, resolve_model
 from fasthmr_ros.pipeline.core import Pipeline
 from fasthmr_ros.pipeline.estimator import MeshEstimator
+from fasthmr_ros.pipeline.images import COLOUR_ENCODINGS
 from fasthmr_ros.pipeline.result import CameraIntrinsics
 from fasthmr_ros.ros import typestore as ours
 from fasthmr_ros.ros.bag import BAG_VERSION, STORAGES, BagError, BagProcessor
 from fasthmr_ros.ros.bag_input import CameraTopics, camera_info_message, image_message
-from fasthmr_ros.ros.convert import header
+from fasthmr_ros.ros.convert import header, time_to_ns
 from fasthmr_ros.samples.bag import detections_message, write_camera_bag, write_sample_bag
 from fasthmr_ros.viz.skeletons import edges_for
 
@@ -146,7 +148,7 @@ def write_bad_bag(path: Path) -> dict[str, int]:
         put(t, truncated, CAMERA)
         t += PERIOD
         unknown = image_message(rgb, t, "cam")
-        unknown.encoding = "yuv422_yuy2"
+        unknown.encoding = "16UC1"  # a depth image on the colour topic
         put(t, unknown, CAMERA)
         t += PERIOD
         zero_k = camera_info_message(CAMERA, t, "cam")
@@ -172,13 +174,46 @@ def test_bad_records_are_skipped_and_counted(pipeline: Pipeline, tmp_path: Path)
     assert summary.frames_out == 3
     assert summary.unreadable == {TOPICS.camera_info: 1}
     decode = " ".join(summary.skip_examples["image_decode"])
-    assert "yuv422_yuy2" in decode and "36764 bytes" in decode  # both causes named
+    assert "'16UC1' is a depth image" in decode and "36764 bytes" in decode  # both causes named
     assert "all zeros" in summary.skip_examples["camera_info"][0]
     text = "\n".join(summary.lines())
     assert "skipped: 6" in text and "no CameraInfo within the slop" in text
     outputs = read_all(tmp_path / "out")
     assert len(outputs["/fasthmr/humans"]) == 3
     assert len(outputs[TOPICS.image]) == summary.frames_in  # every record copied, the corrupt one too
+
+
+def test_every_camera_encoding_in_one_bag(pipeline: Pipeline, tmp_path: Path) -> None:
+    """One frame per colour encoding plus two depth frames: each colour frame is answered with its
+    stamp, each depth frame is skipped with the reason, and every record is accounted for."""
+    store = ours.get_typestore()
+    rgb = frames(1)[0][1]
+    colour_stamps, depth = [], ("16UC1", "32FC1")
+    with Writer(tmp_path / "in", version=BAG_VERSION) as writer:
+        img = writer.add_connection(TOPICS.image, ours.IMAGE, typestore=store)
+        info = writer.add_connection(TOPICS.camera_info, ours.CAMERA_INFO, typestore=store)
+        for i, encoding in enumerate((*COLOUR_ENCODINGS, *depth)):
+            stamp = T0 + i * PERIOD
+            msg = image_message(rgb, stamp, "cam")
+            if encoding in depth:
+                bytes_per_pixel = 2 if encoding == "16UC1" else 4
+                rows, big = np.zeros((CAMERA.height, CAMERA.width * bytes_per_pixel), np.uint8), False
+            else:
+                rows, big = encode(encoding, rgb)
+                colour_stamps.append(stamp)
+            msg.encoding, msg.step, msg.is_bigendian = encoding, rows.shape[1], big
+            msg.data = rows.reshape(-1)
+            camera = camera_info_message(CAMERA, stamp, "cam")
+            writer.write(info, stamp, store.serialize_cdr(camera, ours.CAMERA_INFO))
+            writer.write(img, stamp + 1, store.serialize_cdr(msg, ours.IMAGE))
+    summary = run_bag(pipeline, tmp_path / "in", tmp_path / "out")
+    assert summary.frames_in == len(COLOUR_ENCODINGS) + len(depth)
+    assert summary.frames_out == len(COLOUR_ENCODINGS)
+    assert dict(summary.skipped) == {"image_decode": len(depth)}
+    assert all("this node wants a colour" in e for e in summary.skip_examples["image_decode"])
+    records = read_all(tmp_path / "out")["/fasthmr/humans"]
+    humans = [store.deserialize_cdr(raw, ours.HUMAN_MESH_ARRAY) for _, raw in records]
+    assert [time_to_ns(m.header.stamp) for m in humans] == colour_stamps
 
 
 def test_default_intrinsics_rescue_zero_k(pipeline: Pipeline, tmp_path: Path) -> None:

@@ -134,16 +134,16 @@ def test_hri_outputs_decode_with_the_bags_definitions(pipeline: Pipeline, tmp_pa
     run(pipeline, src, tmp_path / "out", target_frame="base_link", hri=True)
     out = decoded(tmp_path / "out")
     tracked = out["/humans/bodies/tracked"]
-    assert len(tracked) == FRAMES and all(list(m.ids) == ["1"] for m in tracked)
+    assert len(tracked) == FRAMES and all(list(m.ids) == ["b1"] for m in tracked)
     assert tracked[0].header.frame_id == OPTICAL
-    rois = out["/humans/bodies/1/roi"]
+    rois = out["/humans/bodies/b1/roi"]
     assert len(rois) == FRAMES and all(
         0.0 <= r.xmin < r.xmax <= 1.0 and 0.0 <= r.ymin < r.ymax <= 1.0 for r in rois
     )
-    assert all(len(s.skeleton) == 18 for s in out["/humans/bodies/1/skeleton2d"])
-    assert all(len(j.position) == 69 for j in out["/humans/bodies/1/joint_states"])
+    assert all(len(s.skeleton) == 18 for s in out["/humans/bodies/b1/skeleton2d"])
+    assert all(len(j.position) == 69 for j in out["/humans/bodies/b1/joint_states"])
     # The body frames join the recorded /tf, under the target frame, at the pelvis of the HumanMesh.
-    bodies = [t for m in out["/tf"] for t in m.transforms if t.child_frame_id == "body_1"]
+    bodies = [t for m in out["/tf"] for t in m.transforms if t.child_frame_id == "body_b1"]
     assert len(bodies) == FRAMES and {t.header.frame_id for t in bodies} == {"base_link"}
     humans = out["/fasthmr/humans"]
     for body, human in zip(bodies, humans, strict=True):
@@ -152,7 +152,7 @@ def test_hri_outputs_decode_with_the_bags_definitions(pipeline: Pipeline, tmp_pa
     assert len([t for m in out["/tf"] for t in m.transforms if t.child_frame_id == "base_link"]) == FRAMES
     with Reader(tmp_path / "out") as reader:
         types = {c.topic: c.msgtype for c in reader.connections}
-    assert types["/humans/bodies/1/roi"] == "hri_msgs/msg/NormalizedRegionOfInterest2D"
+    assert types["/humans/bodies/b1/roi"] == "hri_msgs/msg/NormalizedRegionOfInterest2D"
     assert types["/fasthmr/humans"] == HUMAN_MESH_ARRAY
 
 
@@ -165,3 +165,34 @@ def test_cli_flags_reach_the_bag_tool(tmp_path: Path, capsys: pytest.CaptureFixt
     assert "frames in map: 2; left in the camera frame: 4" in printed
     assert "camera frame 4 x too_old" in printed
     assert len(decoded(tmp_path / "out")["/humans/bodies/tracked"]) == FRAMES
+
+
+def write_two_camera_bag(path: Path) -> None:
+    """/front and /left cameras (frames front_optical, left_optical) at the same stamps."""
+    rng = np.random.default_rng(1)
+    with Writer(path, version=BAG_VERSION) as writer:
+        for name in ("front", "left"):
+            image = writer.add_connection(f"/{name}/image_raw", IMAGE, typestore=TS)
+            info = writer.add_connection(f"/{name}/camera_info", CAMERA_INFO, typestore=TS)
+            for i in range(3):
+                stamp = T0 + i * PERIOD
+                rgb = rng.integers(0, 255, (CAMERA.height, CAMERA.width, 3), dtype=np.uint8)
+                cam_info = camera_info_message(CAMERA, stamp, f"{name}_optical")
+                writer.write(info, stamp + 1, TS.serialize_cdr(cam_info, CAMERA_INFO))
+                writer.write(
+                    image, stamp + 2, TS.serialize_cdr(image_message(rgb, stamp, f"{name}_optical"), IMAGE)
+                )
+
+
+def test_several_cameras_each_with_its_own_outputs_and_tracks(pipeline: Pipeline, tmp_path: Path) -> None:
+    write_two_camera_bag(tmp_path / "two")
+    summary = run(pipeline, tmp_path / "two", tmp_path / "out", cameras="/front,/left", hri=True)
+    assert (summary.frames_in, summary.frames_out) == (6, 6)
+    out = decoded(tmp_path / "out")
+    for name in ("front", "left"):
+        humans = out[f"/fasthmr/humans/{name}"]
+        assert len(humans) == 3 and {m.header.frame_id for m in humans} == {f"{name}_optical"}
+        assert [h.humans[0].track_id for h in humans] == [1, 1, 1]  # each camera tracks its own person
+        assert len(out[f"/humans/bodies/{name}_1/roi"]) == 3
+    assert {t.child_frame_id for m in out["/tf"] for t in m.transforms} == {"body_front_1", "body_left_1"}
+    assert "/fasthmr/humans" not in out

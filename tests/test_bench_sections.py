@@ -32,3 +32,22 @@ def test_backends_are_opt_in(tmp_path: Path, monkeypatch) -> None:
                                             for n, _ in bench.SECTIONS])  # fmt: skip
     assert main(["bench", "--model", "tiny"]) == 0
     assert "backends" not in called and {"variants", "split", "decoders"} <= set(called)
+
+
+def test_cameras_section(tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    assert main(["bench", "--model", "tiny", "--repeats", "1", "--warmup", "0",
+                 "--sections", "cameras", "--json", str(out)]) == 0  # fmt: skip
+    rows = json.loads(out.read_text())["sections"]["cameras"]["rows"]
+    assert {(r["cameras"], r["mode"]) for r in rows} == {
+        (1, "alone"),
+        (2, "batched"),
+        (2, "sequential"),
+        (4, "batched"),
+        (4, "sequential"),
+    }
+    for r in rows:
+        assert abs(r["crops_per_s"] - r["cameras"] * 1000 / r["step_ms"]) < 1e-2 * r["crops_per_s"]
+        assert r["latency_mean_ms"] <= r["latency_max_ms"]
+    sequential = {r["cameras"]: r for r in rows if r["mode"] == "sequential"}
+    assert sequential[4]["latency_mean_ms"] < sequential[4]["latency_max_ms"]  # the first camera waits less

@@ -64,8 +64,8 @@ def test_auto_on_cpu_takes_the_fastest_path_within_the_bound(model, body, tmp_pa
     first = select.CPU_PATH_ORDER[0]
     assert (choice.backend, choice.precision) == first and runner.precision == first[1]
     assert f"{first[0]}/{first[1]}: " in choice.reason and " mm" in choice.reason
-    # With a bound nothing reduced meets, it falls back to the fp32 reference and says why.
-    monkeypatch.setattr(select, "JOINT_DEVIATION_BOUND_MM", 0.0)
+    # With a bound no other path can meet, it falls back to the fp32 reference and says why.
+    monkeypatch.setattr(select, "JOINT_DEVIATION_BOUND_MM", -1.0)
     _, choice = create_runner(cfg, model, NOTHING, body)
     assert (choice.backend, choice.precision) == ("cpu", "fp32")
     assert choice.reason.count("over the bound") == len(select.CPU_PATH_ORDER) - 1
@@ -88,3 +88,23 @@ def test_bench_cpu_paths_reports_speedup_and_accuracy_cost(tmp_path, monkeypatch
     for r in rows:
         assert r["crops_per_s"] == pytest.approx(r["batch"] * 1000 / r["median_ms"], rel=0.01)
         assert len(r["samples_ms"]) == max(3, 2 // r["batch"])
+
+
+def test_eval_measures_a_speed_path_on_a_labelled_set(tmp_path) -> None:
+    """`fasthmr eval --backend/--precision`: the path's MPJPE beside fp32's on the same images."""
+    from fasthmr_ros.samples.synth import SynthConfig, write_synth_set
+
+    data = tmp_path / "set"
+    write_synth_set(data, images=3, seed=5, cfg=SynthConfig(width=160, height=120), progress=False)
+    reports = {}
+    for backend, precision in (("cpu", "fp32"), ("onnxruntime", "int8")):
+        out = tmp_path / f"{backend}_{precision}.json"
+        assert (
+            main(["eval", str(data), "--backend", backend, "--precision", precision, "--json", str(out)]) == 0
+        )
+        reports[backend] = json.loads(out.read_text())
+    fp32, int8 = reports["cpu"], reports["onnxruntime"]
+    assert (int8["backend"]["backend"], int8["backend"]["precision"]) == ("onnxruntime", "int8")
+    assert fp32["backend"]["backend"] == "cpu" and fp32["persons"] == int8["persons"] > 0
+    assert int8["mpjpe_mm"] != fp32["mpjpe_mm"]  # really another path
+    assert abs(int8["mpjpe_mm"] - fp32["mpjpe_mm"]) < 20.0

@@ -81,3 +81,33 @@ def test_a_bad_frame_or_an_idle_camera_does_not_cost_the_others(estimator: MeshE
     assert len(results[0].persons) == 1  # type: ignore[union-attr]
     assert results[1] is None
     assert isinstance(results[2], InputError)
+
+
+def test_camera_list_parsing_and_refusals() -> None:
+    from fasthmr_ros.config import NodeConfig
+    from fasthmr_ros.errors import FastHMRError
+    from fasthmr_ros.ros.cameras import camera_inputs
+    from fasthmr_ros.ros.node_params import ParameterError, check_config
+
+    (single,) = camera_inputs(NodeConfig())
+    assert (single.name, single.image_topic, single.output("fasthmr/humans")) == (
+        "",
+        "/camera/image_raw",
+        "fasthmr/humans",
+    )
+    front, rear = camera_inputs(NodeConfig(cameras="/robot/front, /rear/color/image:/rear/color/info"))
+    assert (front.name, front.image_topic, front.camera_info_topic) == (
+        "front",
+        "/robot/front/image_raw",
+        "/robot/front/camera_info",
+    )
+    assert (rear.name, rear.image_topic, rear.camera_info_topic) == (
+        "color",
+        "/rear/color/image",
+        "/rear/color/info",
+    )
+    assert rear.output("fasthmr/humans") == "fasthmr/humans/color"
+    with pytest.raises(FastHMRError, match="distinct names"):
+        camera_inputs(NodeConfig(cameras="/a/cam /b/cam"))
+    with pytest.raises(ParameterError, match="detections_topic works with one camera"):
+        check_config(NodeConfig(cameras="/front /left", detections_topic="/boxes"))

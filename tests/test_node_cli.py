@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import signal
 import subprocess
@@ -56,10 +55,14 @@ def test_overrides_are_typed_and_checked() -> None:
         node_cli.node_config(parse("--params", "/nonexistent.yaml"))
 
 
-@pytest.mark.skipif(importlib.util.find_spec("rclpy") is not None, reason="rclpy is installed here")
-def test_rclpy_transport_without_ros_says_what_to_do(capsys: pytest.CaptureFixture[str]) -> None:
+def test_rclpy_transport_without_ros_says_what_to_do(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "rclpy", None)  # rclpy missing: importing it raises ImportError
+    monkeypatch.delitem(sys.modules, "fasthmr_ros.ros.node", raising=False)
     assert main(["node", "--transport", "rclpy", "-p", "device=cpu"]) == 2
-    assert "--transport dds" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "--transport dds" in err and "setup.sh --ros" in err
 
 
 def test_live_node_over_dds_in_its_own_process() -> None:

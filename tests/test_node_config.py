@@ -101,12 +101,12 @@ def _declared_arguments(path: Path) -> dict[str, object]:
 
 def test_node_launch_file_arguments() -> None:
     args = _declared_arguments(ROOT / "launch" / "fasthmr.launch.py")
-    expected = {"image_topic", "camera_info_topic", "detections_topic", "params_file", "device", "backend",
-                "namespace", "use_rviz"}  # fmt: skip
-    assert expected <= set(args)
+    node_params = ("image_topic", "camera_info_topic", "detections_topic", "image_reliability",
+                   "queue_depth", "device", "backend")  # fmt: skip
+    assert {*node_params, "params_file", "namespace", "use_rviz"} <= set(args)
     defaults = NodeConfig()
-    for name in ("image_topic", "camera_info_topic", "detections_topic", "device", "backend"):
-        assert args[name] == getattr(defaults, name), f"launch default of {name} differs from the YAML"
+    for name in node_params:
+        assert args[name] == str(getattr(defaults, name)), f"launch default of {name} differs from the YAML"
     source = (ROOT / "launch" / "fasthmr.launch.py").read_text()
     assert 'executable="fasthmr_node"' in source and "TRANSITION_ACTIVATE" in source
     assert "TRANSITION_CONFIGURE" in source and '"fasthmr.rviz"' in source

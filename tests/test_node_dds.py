@@ -161,7 +161,8 @@ def test_30hz_input_gives_outputs_with_the_input_stamps(loaded: LoadedPipeline, 
     assert skeletons and skeletons[0].header.frame_id == FRAME
     status = diagnostics.msgs()[-1].status[0]
     values = {kv.key: kv.value for kv in status.values}
-    assert values["backend"] == "cpu fp32 on cpu"
+    chosen = loaded.backend
+    assert values["backend"] == f"{chosen.backend} {chosen.precision} on {chosen.device}"
     assert values["backend reason"] == loaded.backend.reason
     expected = {"input rate (Hz)", "output rate (Hz)", "latency median (ms)", "errors"}
     assert expected | {"frames dropped (newer frame arrived)"} <= set(values)

@@ -20,7 +20,7 @@ from fasthmr_ros.ros.node_params import SPECS
 @pytest.fixture
 def node():  # type: ignore[no-untyped-def]
     rclpy.init()
-    made = FastHMRNode(overrides={"device": "cpu", "cpu_threads": 1})
+    made = FastHMRNode(overrides={"device": "cpu", "cpu_threads": 1, "backend": "cpu", "precision": "fp32"})
     yield made
     made.destroy_node()
     rclpy.try_shutdown()

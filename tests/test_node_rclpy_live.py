@@ -258,9 +258,12 @@ def test_shutdown_transition_sigterm_and_sigint_end_cleanly(
     assert peer.transition(Transition.TRANSITION_ACTIVE_SHUTDOWN) and peer.state() == "finalized"
     code, out = node.stop(signal.SIGTERM)
     assert code == 0 and "Traceback" not in out, out
-    other = NodeProcess(domain, *NODE_PARAMS)
+    # The `ros2 run` entry point waits unconfigured for the launch file or `ros2 lifecycle set`.
+    other = NodeProcess(domain, *NODE_PARAMS, ros2_run=True)
     try:
-        assert wait_for(lambda: other.proc.poll() is not None or peer.state() == "active", 60)
+        assert wait_for(lambda: other.proc.poll() is not None or peer.state() == "unconfigured", 60)
+        assert peer.transition(Transition.TRANSITION_CONFIGURE)
+        assert peer.transition(Transition.TRANSITION_ACTIVATE) and peer.state() == "active"
     finally:
         code, out = other.stop(signal.SIGINT)
     assert code == 0 and "Traceback" not in out, out

@@ -16,10 +16,10 @@ ROS_DEPS = {
     "shape_msgs",
     "geometry_msgs",
     "std_msgs",
-    "message_filters",
-    "cv_bridge",
-    "tf2_ros",
-    "diagnostic_updater",
+    "diagnostic_msgs",
+    "tf2_msgs",
+    "lifecycle_msgs",
+    "rcl_interfaces",
 }
 
 

@@ -9,7 +9,7 @@ from fasthmr_ros.config import MergingConfig, RuntimeConfig
 from fasthmr_ros.models.default import embedded_default_model, resolve_body_model
 from fasthmr_ros.pipeline.estimator import MeshEstimator
 from fasthmr_ros.pipeline.result import CameraIntrinsics
-from fasthmr_ros.ros.node_setup import RunnerEstimator
+from fasthmr_ros.runtime.estimator import RunnerEstimator
 from fasthmr_ros.runtime.select import Capabilities, create_runner
 
 NO_GPU = Capabilities(None, None, "TensorRT is not installed", ort_cuda=False)

@@ -208,7 +208,7 @@ def cpu_paths_section(ctx: BenchContext) -> Section:
     section = Section(
         title=f"CPU paths, {ctx.model_name}, {torch.get_num_threads()} threads",
         columns=["path", "batch", "median_ms", "min_ms", "crops_per_s", "speedup", "min_speedup",
-                 "joint_dev_mm", "skipped"],
+                 "cpu_speedup", "joint_dev_mm", "skipped"],
     )  # fmt: skip
     paths = parse_paths(s.paths)
     variants = {v.name: v for v in ctx.variants()}
@@ -249,6 +249,7 @@ def cpu_paths_section(ctx: BenchContext) -> Section:
         load = load_average()
         times = interleaved_times(runs, repeats, 0, ctx.sync, f"CPU paths, batch {batch}")
         ref, ref_min = times.median_ms(REFERENCE_PATH.label), times.min_ms(REFERENCE_PATH.label)
+        ref_cpu = times.median_ms(REFERENCE_PATH.label, cpu=True)
         section.notes.append(
             f"batch {batch}: {repeats} rounds, load average before/after {load} / {load_average()}"
         )
@@ -261,11 +262,14 @@ def cpu_paths_section(ctx: BenchContext) -> Section:
                     "backend": p.backend,
                     "precision": p.precision,
                     "batch": batch,
-                    "median_ms": round(ms, 1),
-                    "min_ms": round(times.min_ms(p.label), 1),
+                    "median_ms": round(ms, 3),
+                    "min_ms": round(times.min_ms(p.label), 3),
                     "crops_per_s": round(batch * 1000 / ms, 3),
                     "speedup": round(ref / ms, 3),
                     "min_speedup": round(ref_min / times.min_ms(p.label), 3),
+                    # CPU time of this process (all threads): what the path costs, waits excluded.
+                    "cpu_ms": round(times.median_ms(p.label, cpu=True), 3),
+                    "cpu_speedup": round(ref_cpu / times.median_ms(p.label, cpu=True), 3),
                     "samples_ms": times.all_ms(p.label),
                 }
             )

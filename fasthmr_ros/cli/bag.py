@@ -35,6 +35,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--slop", type=float, metavar="S", help="stamp pairing tolerance in seconds (default 0.05)"
     )
     parser.add_argument(
+        "--cameras",
+        metavar="LIST",
+        help="several cameras: namespaces (/front = /front/image_raw + /front/camera_info) or "
+        "image:camera_info pairs, comma separated; outputs go to <topic>/<name>",
+    )
+    parser.add_argument(
         "--target-frame",
         metavar="FRAME",
         help="express 3D results in this frame using the bag's /tf and /tf_static (default: camera frame)",
@@ -80,6 +86,7 @@ def bag_config(args: argparse.Namespace) -> BagConfig:
         ("detections_topic", "detections_topic"),
         ("storage", "storage"),
         ("slop", "slop_s"),
+        ("cameras", "cameras"),
         ("target_frame", "target_frame"),
         ("tf_tolerance", "tf_tolerance_s"),
     ):

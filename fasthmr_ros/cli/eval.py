@@ -37,16 +37,31 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--limit", type=int, help="evaluate only the first N images")
     parser.add_argument("--device", default="cpu")
+    parser.add_argument(
+        "--backend",
+        default="cpu",
+        help="inference backend (auto, torch, onnxruntime, tensorrt, cpu), as the node",
+    )
+    parser.add_argument("--precision", default="fp32", help="fp32, fp16, bf16 or int8 (see docs/runtime.md)")
     parser.add_argument("--json", required=True, help="report to write; the plot goes beside it (.png)")
     parser.add_argument("--label", default="", help="title of the plot and name in the report")
 
 
 def run(args: argparse.Namespace) -> int:
-    from fasthmr_ros.config import DecoderConfig, GenHMRConfig, MergingConfig, PipelineConfig, TrackerConfig
+    from fasthmr_ros.config import (
+        DecoderConfig,
+        GenHMRConfig,
+        MergingConfig,
+        PipelineConfig,
+        RuntimeConfig,
+        TrackerConfig,
+    )
     from fasthmr_ros.errors import InputError
     from fasthmr_ros.evaluation import accuracy, mean_pose_of, run_pipeline
     from fasthmr_ros.evaluation.report import plot, table
     from fasthmr_ros.pipeline.core import build_pipeline
+    from fasthmr_ros.runtime.estimator import use_backend
+    from fasthmr_ros.runtime.select import choose_backend, probe_capabilities
     from fasthmr_ros.samples.dataset import read_labelled_set
 
     if args.merged and args.checkpoint:
@@ -74,6 +89,9 @@ def run(args: argparse.Namespace) -> int:
         tracker=TrackerConfig(min_hits=1),
     )
     pipeline = build_pipeline(cfg, decoder, merging, GenHMRConfig())
+    runtime = RuntimeConfig(backend=args.backend, precision=args.precision, device=args.device)
+    caps = probe_capabilities()
+    backend = use_backend(pipeline, runtime, choose_backend(runtime, caps), caps)
     estimates = run_pipeline(pipeline, dataset, args.limit)
     body = pipeline.estimator.body
     report = accuracy(estimates, dataset, body, mean_pose_of(pipeline.estimator.model))
@@ -89,6 +107,7 @@ def run(args: argparse.Namespace) -> int:
         if merging is None
         else {"schedule": merging.token_schedule, "mask_source": merging.mask_source},
         decoder=args.decoder,
+        backend=backend.as_dict(),
     )
     print(table(report))
     out = Path(args.json)

@@ -103,7 +103,9 @@ def run(args: argparse.Namespace) -> int:
         print(
             f"fasthmr node (dds, domain {_domain(args)}): {b.backend} {b.precision} on {b.device}: {b.reason}"
         )
-        print(f"  {cfg.image_topic} + {cfg.camera_info_topic} -> {node.transport.resolve(cfg.humans_topic)}")
+        for camera in node.core.cameras:
+            out = node.transport.resolve(camera.output(cfg.humans_topic))
+            print(f"  {camera.image_topic} + {camera.camera_info_topic} -> {out}")
         if node.loaded.pipeline.embedded:
             print(EMBEDDED_WARNING)
         node.spin(stop)

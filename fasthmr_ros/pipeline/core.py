@@ -137,6 +137,16 @@ class Pipeline:
         self.embedded = False
         self.reset()
 
+    def sibling(self) -> Pipeline:
+        """A pipeline for another camera: the same models and settings (one loaded network, so
+        `multi_camera` can batch them), its own tracks and histories."""
+        other = Pipeline(
+            self.estimator, self.config, self.decoder, self.detector, self.keypoint_detector, self.merging
+        )
+        other.model_description, other.body_description = self.model_description, self.body_description
+        other.embedded = self.embedded
+        return other
+
     def set_output_vertices(self, on: bool) -> None:
         """Vertices in the results or not. SMPL computes them anyway; the estimator keeps them
         also when silhouettes (person masks for token merging) are drawn from them."""

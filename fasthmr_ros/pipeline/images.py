@@ -1,29 +1,41 @@
 """ROS image payloads -> RGB uint8 arrays, from plain message fields.
 
 Why no ROS imports: the bag tool (rosbags messages), the live node (rclpy messages) and the tests
-(raw bytes) all hold the same fields, and `cv_bridge` is not on PyPI (the PyPI
-package of that name is ROS 1's).
+(raw bytes) all hold the same fields, and `cv_bridge` is not on PyPI (the PyPI package of that
+name is ROS 1's). The colour conversions themselves come from `rosbags-image` (the rosbags
+authors' cv_bridge equivalent, OpenCV underneath), which knows every encoding cv_bridge turns into
+colour; this module checks the layout (step, size, row padding) that it leaves to the caller.
 Every rejection is an `InputError` naming the reason, so a caller can count and skip the frame.
 """
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 import cv2
 import numpy as np
+from rosbags.image import ImageError, image_to_cvimage
 
 from fasthmr_ros.errors import InputError
 
-# encoding -> (channels, bytes per channel)
-RAW_ENCODINGS: dict[str, tuple[int, int]] = {
-    "rgb8": (3, 1),
-    "bgr8": (3, 1),
-    "rgba8": (4, 1),
-    "bgra8": (4, 1),
-    "mono8": (1, 1),
+# What a camera driver may send that cv_bridge turns into rgb8: encoding -> (channels, bytes per
+# channel) of its pixel layout (nv12/nv21: per row of the Y plane and of the chroma plane).
+LAYOUTS: dict[str, tuple[int, int]] = {
+    **dict.fromkeys(("rgb8", "bgr8", "8UC3"), (3, 1)),
+    **dict.fromkeys(("rgba8", "bgra8", "8UC4"), (4, 1)),
+    **dict.fromkeys(("rgb16", "bgr16"), (3, 2)),
+    **dict.fromkeys(("rgba16", "bgra16"), (4, 2)),
+    **dict.fromkeys(("mono8", "nv12", "nv21"), (1, 1)),
     "mono16": (1, 2),
+    **dict.fromkeys(("yuv422", "uyvy", "yuv422_yuy2", "yuyv"), (2, 1)),
+    **{f"bayer_{order}8": (1, 1) for order in ("rggb", "bggr", "gbrg", "grbg")},
+    **{f"bayer_{order}16": (1, 2) for order in ("rggb", "bggr", "gbrg", "grbg")},
 }
+COLOUR_ENCODINGS = tuple(LAYOUTS)
+DEPTH_ENCODINGS = ("16UC1", "32FC1")
+# YUV 4:2:0: a full-resolution Y plane, then a half-height plane of interleaved chroma.
+_YUV420 = ("nv12", "nv21")
 COMPRESSED_FORMATS = ("jpeg", "png")
 _JPEG_MAGIC = b"\xff\xd8\xff"
 _PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -41,51 +53,60 @@ def _as_uint8(data: Any) -> np.ndarray:
         raise InputError(f"image data must be bytes-like, got {type(data).__name__}") from exc
 
 
+def _check_encoding(encoding: str) -> None:
+    if encoding in DEPTH_ENCODINGS:
+        raise InputError(
+            f"image encoding {encoding!r} is a depth image; this node wants a colour camera image "
+            f"({', '.join(COLOUR_ENCODINGS[:4])}, ... or CompressedImage) on its image topic"
+        )
+    if encoding not in COLOUR_ENCODINGS:
+        raise InputError(
+            f"unsupported image encoding {encoding!r}; supported: {', '.join(COLOUR_ENCODINGS)} "
+            f"(and CompressedImage {'/'.join(COMPRESSED_FORMATS)})"
+        )
+
+
 def decode_image(
     encoding: str, width: int, height: int, step: int, data: Any, is_bigendian: bool | int = False
 ) -> np.ndarray:
     """`sensor_msgs/Image` fields -> (height, width, 3) RGB uint8.
 
     The result may be a read-only view of `data` when no conversion is needed (rgb8 without row
-    padding); copy it before drawing on it. mono16 keeps its top 8 bits (full 16-bit range ->
-    0..255), since downstream colour models expect 8-bit intensities.
+    padding); copy it before drawing on it. 16-bit images are scaled to 8 bits over their full
+    range, as cv_bridge does. nv12/nv21 messages give the picture's height; their data holds
+    height * 3/2 rows of `step` bytes.
     """
-    if encoding not in RAW_ENCODINGS:
-        raise InputError(
-            f"unsupported image encoding {encoding!r}; supported: {', '.join(RAW_ENCODINGS)} "
-            f"(and CompressedImage {'/'.join(COMPRESSED_FORMATS)})"
-        )
+    _check_encoding(encoding)
     if width <= 0 or height <= 0:
         raise InputError(f"image has no pixels ({width}x{height})")
-    channels, depth = RAW_ENCODINGS[encoding]
+    channels, depth = LAYOUTS[encoding]
+    rows = height * 3 // 2 if encoding in _YUV420 else height
+    if encoding in _YUV420 and (width % 2 or height % 2):
+        raise InputError(f"{encoding} image must have an even width and height, got {width}x{height}")
+    if encoding in ("yuv422", "uyvy", "yuv422_yuy2", "yuyv") and width % 2:
+        raise InputError(f"{encoding} image must have an even width, got {width}")
     row_bytes = width * channels * depth
     if step < row_bytes:
         raise InputError(f"{encoding} image step {step} < width*{channels * depth} = {row_bytes}")
     if depth > 1 and step % depth:
         raise InputError(f"{encoding} image step {step} is not a multiple of {depth}")
     buf = _as_uint8(data)
-    if buf.size != step * height:
+    if buf.size != step * rows:
         raise InputError(
-            f"{encoding} image data has {buf.size} bytes, "
-            f"expected step*height = {step}*{height} = {step * height}"
+            f"{encoding} image data has {buf.size} bytes, expected step*{'1.5*' if rows != height else ''}"
+            f"height = {step}*{rows} = {step * rows}"
         )
-    rows = buf.reshape(height, step)[:, :row_bytes]  # drop row padding
-    if depth == 2:
-        order = ">" if is_bigendian else "<"
-        pixels16 = np.ascontiguousarray(rows).view(f"{order}u2").reshape(height, width)
-        gray = (pixels16 >> 8).astype(np.uint8)
-        return cv2.cvtColor(gray, cv2.COLOR_GRAY2RGB)
-    pixels = rows.reshape(height, width, channels)
-    if encoding == "rgb8":
-        return pixels if pixels.flags.c_contiguous else np.ascontiguousarray(pixels)
-    conversion = {
-        "bgr8": cv2.COLOR_BGR2RGB,
-        "rgba8": cv2.COLOR_RGBA2RGB,
-        "bgra8": cv2.COLOR_BGRA2RGB,
-        "mono8": cv2.COLOR_GRAY2RGB,
-    }[encoding]
-    src = np.ascontiguousarray(pixels if channels > 1 else pixels[..., 0])
-    return cv2.cvtColor(src, conversion)
+    packed = buf.reshape(rows, step)[:, :row_bytes]  # drop row padding
+    if not packed.flags.c_contiguous:
+        packed = np.ascontiguousarray(packed)
+    msg = SimpleNamespace(encoding=encoding, width=width, height=rows, data=packed, is_bigendian=is_bigendian)
+    try:
+        if encoding == "8UC4":  # channels taken as RGBA, as cv_bridge does for generic 4-channel data
+            return cv2.cvtColor(image_to_cvimage(msg, "rgba8"), cv2.COLOR_RGBA2RGB)
+        rgb = image_to_cvimage(msg, "rgb8")
+    except ImageError as exc:
+        raise InputError(f"{encoding} image could not be converted to rgb8: {exc}") from exc
+    return rgb if rgb.flags.c_contiguous else np.ascontiguousarray(rgb)
 
 
 def compressed_kind(fmt: str, data: np.ndarray) -> str:

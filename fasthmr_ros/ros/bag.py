@@ -3,7 +3,9 @@
 With `target_frame` set, the 3D results are put in that frame using the bag's own /tf and
 /tf_static (all read first, so an image can use transforms recorded after it); a frame without a
 usable transform stays in the camera frame (its header says so) and is counted with the reason.
-With `hri`, ROS4HRI body topics and body_<id> TF frames are written too.
+With `hri`, ROS4HRI body topics and body_<id> TF frames are written too. With `cameras`, every
+listed camera is processed by its own pipeline (own tracks) on the one loaded model, with its
+own output topics `<topic>/<name>` (as the live node names them).
 
 Pairing is offline approximate-time sync: CameraInfo and detections (small) are read first and
 indexed by header stamp; then one pass over the bag in log order copies every record through and
@@ -44,6 +46,7 @@ from fasthmr_ros.pipeline.detection import Detection
 from fasthmr_ros.pipeline.images import decode_image_message
 from fasthmr_ros.pipeline.result import CameraIntrinsics, FrameResult
 from fasthmr_ros.ros import convert
+from fasthmr_ros.ros.cameras import CameraInput, parse_cameras
 from fasthmr_ros.ros.hri import TRACKED_TOPIC, body_id, body_transforms, hri_messages, tracked_msg
 from fasthmr_ros.ros.markers import MarkerStyle, frame_markers
 from fasthmr_ros.ros.tf_buffer import TfBuffer, express_in
@@ -118,6 +121,10 @@ class FrameProcessor(Protocol):
         detections: list[Detection] | None = None,
         masks: Any = None,
     ) -> FrameResult: ...
+
+    def sibling(self) -> FrameProcessor:
+        """A processor for another camera: the same model, its own tracks."""
+        ...
 
 
 FrameHook = Callable[[np.ndarray | None, FrameResult | None, str | None], None]  # (rgb, result, skip key)
@@ -265,6 +272,38 @@ def choose_topics(reader: Reader, cfg: BagConfig) -> tuple[str, str | None, str 
     return image, info, detections
 
 
+@dataclass
+class _BagCamera:
+    """One camera of the run: its topics, its CameraInfo index and its own pipeline."""
+
+    topics: CameraInput
+    infos: StampIndex | None
+    pipeline: FrameProcessor
+
+
+def choose_cameras(reader: Reader, cfg: BagConfig) -> list[tuple[CameraInput, str | None]]:
+    """(camera, CameraInfo topic or None) per camera: the `cameras` list, or the one camera of
+    `choose_topics`."""
+    listed = parse_cameras(cfg.cameras)
+    if not listed:
+        image, info, _ = choose_topics(reader, cfg)
+        return [(CameraInput("", image, info or ""), info)]
+    if cfg.detections_topic not in ("", "none"):
+        raise BagError("detections_topic works with one camera; leave it empty with --cameras")
+    present = {c.topic: c.msgtype for c in reader.connections}
+    for camera in listed:
+        if present.get(camera.image_topic) not in (IMAGE, COMPRESSED_IMAGE):
+            raise BagError(f"camera {camera.name}: {camera.image_topic} is not an image topic of the bag")
+        if present.get(camera.camera_info_topic) != CAMERA_INFO and not cfg.use_default_intrinsics:
+            raise BagError(
+                f"camera {camera.name}: {camera.camera_info_topic} is not a CameraInfo topic of the bag "
+                "(or pass --default-intrinsics)"
+            )
+    return [
+        (c, c.camera_info_topic if present.get(c.camera_info_topic) == CAMERA_INFO else None) for c in listed
+    ]
+
+
 class BagProcessor:
     """One run of `fasthmr bag`: construct, then `run()`."""
 
@@ -307,7 +346,7 @@ class BagProcessor:
         """Mean image rate of the input (Hz) from the bag's metadata; 0.0 when unknown."""
         reader = self._open()
         try:
-            image_topic = choose_topics(reader, self.cfg)[0]
+            image_topic = choose_cameras(reader, self.cfg)[0][0].image_topic
             count = sum(c.msgcount for c in reader.connections if c.topic == image_topic)
             span_s = (reader.end_time - reader.start_time) / 1e9
         finally:
@@ -317,8 +356,15 @@ class BagProcessor:
     def run(self) -> BagSummary:
         reader = self._open()
         try:
-            image_topic, info_topic, det_topic = choose_topics(reader, self.cfg)
-            infos = self._index(reader, info_topic)
+            chosen = choose_cameras(reader, self.cfg)
+            det_topic = (
+                choose_topics(reader, self.cfg)[2] if len(chosen) == 1 and not self.cfg.cameras else None
+            )
+            pipelines = [self.pipeline] + [self.pipeline.sibling() for _ in chosen[1:]]
+            cameras = {
+                topics.image_topic: _BagCamera(topics, self._index(reader, info), pipe)
+                for (topics, info), pipe in zip(chosen, pipelines, strict=True)
+            }
             detections = self._index(reader, det_topic)
             if self.cfg.target_frame:
                 self._read_tf(reader)
@@ -329,7 +375,7 @@ class BagProcessor:
             except (WriterError, OSError) as exc:
                 raise BagError(f"cannot create {self.out_path}: {exc}") from exc
             try:
-                self._copy_and_process(reader, writer, image_topic, infos, detections)
+                self._copy_and_process(reader, writer, cameras, detections)
             finally:
                 writer.close()
             self.summary.seconds = time.perf_counter() - start
@@ -423,13 +469,13 @@ class BagProcessor:
         self,
         reader: Reader,
         writer: Writer,
-        image_topic: str,
-        infos: StampIndex | None,
+        cameras: dict[str, _BagCamera],
         detections: StampIndex | None,
     ) -> None:
         topics = self.cfg.outputs
-        for topic, msgtype in ((topics.humans, HUMAN_MESH_ARRAY), (topics.markers, MARKER_ARRAY)):
-            self._output(writer, topic, msgtype)
+        for cam in cameras.values():
+            for topic, msgtype in ((topics.humans, HUMAN_MESH_ARRAY), (topics.markers, MARKER_ARRAY)):
+                self._output(writer, cam.topics.output(topic), msgtype)
         mesh_conn = self._output(writer, topics.mesh, MESH, latched=True)
         try:
             passthrough = self._passthrough_connections(reader, writer)
@@ -441,27 +487,27 @@ class BagProcessor:
         if self.faces is not None:
             mesh = convert.mesh_msg(self.faces, self.template_vertices, self.store)
             writer.write(mesh_conn, reader.start_time, self.typestore.serialize_cdr(mesh, MESH))
-        n_images = sum(c.msgcount for c in reader.connections if c.topic == image_topic)
+        n_images = sum(c.msgcount for c in reader.connections if c.topic in cameras)
         bar = tqdm(total=n_images, unit="frame", desc="fasthmr bag", disable=not self.progress)
         with bar:
             for conn, timestamp, raw in reader.messages():
                 if conn.id in passthrough:
                     writer.write(passthrough[conn.id], timestamp, raw)
                     self.summary.records_copied += 1
-                if conn.topic != image_topic:
+                if conn.topic not in cameras:
                     continue
-                for topic, msgtype, cdr in self._frame_outputs(conn, raw, infos, detections):
+                for topic, msgtype, cdr in self._frame_outputs(conn, raw, cameras[conn.topic], detections):
                     writer.write(self._output(writer, topic, msgtype), timestamp, cdr)
                 bar.update(1)
                 bar.set_postfix(persons=self.summary.persons, skipped=sum(self.summary.skipped.values()))
 
     def _frame_outputs(
-        self, conn: Connection, raw: bytes, infos: StampIndex | None, detections: StampIndex | None
+        self, conn: Connection, raw: bytes, cam: _BagCamera, detections: StampIndex | None
     ) -> Iterator[tuple[str, str, bytes]]:
         """Process one image record; yields (output topic, type, CDR) or records one skip."""
         self.summary.frames_in += 1
         try:
-            frame, rgb = self._process(conn, raw, infos, detections)
+            frame, rgb = self._process(conn, raw, cam, detections)
         except _SkipFrameError as skip:
             self.summary.skip(skip.key, skip.detail)
             if self.on_frame:
@@ -473,11 +519,12 @@ class BagProcessor:
         messages, topics = self.cfg.messages, self.cfg.outputs
         placed = self._in_target_frame(frame)
         humans = convert.frame_to_msg(placed, messages.publish_vertices, self.store)
-        yield topics.humans, HUMAN_MESH_ARRAY, self.typestore.serialize_cdr(humans, HUMAN_MESH_ARRAY)
+        humans_topic, markers_topic = cam.topics.output(topics.humans), cam.topics.output(topics.markers)
+        yield humans_topic, HUMAN_MESH_ARRAY, self.typestore.serialize_cdr(humans, HUMAN_MESH_ARRAY)
         markers = frame_markers(placed, self.faces, messages.mesh_markers, self.style, self.store)
-        yield topics.markers, MARKER_ARRAY, markers
+        yield markers_topic, MARKER_ARRAY, markers
         if self.cfg.hri:
-            yield from self._hri_outputs(placed, frame.frame_id)
+            yield from self._hri_outputs(placed, frame.frame_id, cam.topics.name)
         if self.on_frame:
             self.on_frame(rgb, frame, None)
 
@@ -491,9 +538,12 @@ class BagProcessor:
                 examples.append(str(error))
         return placed
 
-    def _hri_outputs(self, frame: FrameResult, image_frame_id: str) -> Iterator[tuple[str, str, bytes]]:
-        """ROS4HRI: the tracked ids, per-body roi / skeleton2d / joint_states, body_<id> on /tf."""
-        ids = [body_id(p.track_id) for p in frame.persons]
+    def _hri_outputs(
+        self, frame: FrameResult, image_frame_id: str, camera: str
+    ) -> Iterator[tuple[str, str, bytes]]:
+        """ROS4HRI: the tracked ids, per-body roi / skeleton2d / joint_states, body_<id> on /tf.
+        With several cameras the tracked list holds the bodies of this camera's frame."""
+        ids = [body_id(p.track_id, camera) for p in frame.persons]
         tracked = tracked_msg(frame.stamp_ns, image_frame_id, ids, self.store)
         yield TRACKED_TOPIC, IDS_LIST, self.typestore.serialize_cdr(tracked, IDS_LIST)
         for topic, msgtype, msg in hri_messages(frame, ids, image_frame_id, self.store):
@@ -507,7 +557,7 @@ class BagProcessor:
             )
 
     def _process(
-        self, conn: Connection, raw: bytes, infos: StampIndex | None, detections: StampIndex | None
+        self, conn: Connection, raw: bytes, cam: _BagCamera, detections: StampIndex | None
     ) -> tuple[FrameResult, np.ndarray]:
         try:
             image_msg = self.typestore.deserialize_cdr(raw, conn.msgtype)
@@ -521,7 +571,7 @@ class BagProcessor:
             raise _SkipFrameError("image_decode", str(exc)) from exc
         height, width = rgb.shape[:2]
         slop = round(self.cfg.slop_s * 1e9)
-        camera = self._camera(infos, stamp, slop, width, height, rgb)
+        camera = self._camera(cam.infos, stamp, slop, width, height, rgb)
         dets = None
         if detections is not None:
             det_raw = detections.nearest(stamp, slop)
@@ -534,7 +584,7 @@ class BagProcessor:
             except InputError as exc:
                 raise _SkipFrameError("detections", str(exc), rgb) from exc
         try:
-            frame = self.pipeline.process(rgb, camera, stamp, frame_id, detections=dets)
+            frame = cam.pipeline.process(rgb, camera, stamp, frame_id, detections=dets)
         except Exception as exc:  # one bad frame never aborts the run; the summary names it
             log.debug("pipeline failed on frame %d", stamp, exc_info=True)
             raise _SkipFrameError("pipeline", f"{type(exc).__name__}: {exc}", rgb) from exc

@@ -4,8 +4,8 @@ REP-155 names every body by a string id and publishes, per body, under `/humans/
 `roi` (NormalizedRegionOfInterest2D: the box in [0, 1] image coordinates), `skeleton2d`
 (Skeleton2D: 18 OpenPose-COCO keypoints in [0, 1]) and `joint_states` (sensor_msgs/JointState),
 the list of bodies currently seen on `/humans/bodies/tracked` (IdsList), and a TF frame
-`body_<id>`. Here a body id is the tracker's id (with the camera's name in front when several
-cameras feed one node, so ids never collide).
+`body_<id>`. Here a body id is `b<track id>` (`<camera>_<track id>` when several cameras feed
+one node, so ids never collide).
 
 Joint states: SMPL has no URDF; each of the 23 SMPL body joints is given as three revolute
 angles `<joint>_rx`, `_ry`, `_rz` (radians), the intrinsic x-y-z Euler angles of its rotation
@@ -34,13 +34,15 @@ from fasthmr_ros.ros.typestore import (
 )
 
 TRACKED_TOPIC = "/humans/bodies/tracked"
+OUTPUT_TYPES = (IDS_LIST, REGION_OF_INTEREST, SKELETON_2D, JOINT_STATE)
 BODY_TOPICS = {"roi": REGION_OF_INTEREST, "skeleton2d": SKELETON_2D, "joint_states": JOINT_STATE}
 JOINT_STATE_NAMES = [f"{joint}_r{axis}" for joint in SMPL_JOINT_NAMES[1:] for axis in "xyz"]
 
 
 def body_id(track_id: int, camera: str = "") -> str:
-    """The REP-155 body id of a track (`<camera>_<track>` when a camera name is given)."""
-    return f"{camera}_{track_id}" if camera else str(track_id)
+    """The REP-155 body id of a track: `b<track>`, or `<camera>_<track>` with a camera name. It is
+    a topic name token (/humans/bodies/<id>/...), and ROS 2 refuses tokens that start with a digit."""
+    return f"{camera}_{track_id}" if camera else f"b{track_id}"
 
 
 def body_topic(body: str, kind: str) -> str:

@@ -1,10 +1,10 @@
-"""Approximate-time pairing of live Image + CameraInfo (+ Detection2DArray) for the DDS front end.
+"""Approximate-time pairing of live Image + CameraInfo (+ Detection2DArray) for both live nodes.
 
-The rclpy node uses message_filters' ApproximateTimeSynchronizer; without ROS this does the
-same job with the bag tool's `StampIndex` (nearest stamp within the slop) over a rolling window
-of side messages. Images wait (briefly) for partners that arrive after them. Pairs come out in
-stamp order and only the newest: once an image pairs, older waiting images are stale and are
-reported as superseded, since the node keeps only the newest frame anyway.
+The job of message_filters' ApproximateTimeSynchronizer (not on PyPI), done with the bag tool's
+`StampIndex` (nearest stamp within the slop) over a rolling window of side messages. Images wait
+(briefly) for partners that arrive after them. Pairs come out in stamp order and only the
+newest: once an image pairs, older waiting images are stale and are reported as superseded,
+since the node keeps only the newest frame anyway.
 """
 
 from __future__ import annotations

@@ -48,12 +48,13 @@ from rclpy.signals import SignalHandlerOptions
 
 from fasthmr_ros.config import NodeConfig
 from fasthmr_ros.errors import FastHMRError
-from fasthmr_ros.ros.node_core import DIAGNOSTIC_ARRAY, TF_MESSAGE, NodeCore
+from fasthmr_ros.ros.hri import OUTPUT_TYPES as HRI_OUTPUT_TYPES
+from fasthmr_ros.ros.node_core import DIAGNOSTIC_ARRAY, NodeCore
 from fasthmr_ros.ros.node_inputs import NodeInputs, input_types
 from fasthmr_ros.ros.node_params import SPECS, ParameterError, check_value
 from fasthmr_ros.ros.node_setup import load_pipeline
 from fasthmr_ros.ros.transport.base import MessageCallback, Publisher, QosProfile, Transport
-from fasthmr_ros.ros.typestore import HUMAN_MESH_ARRAY, MARKER_ARRAY, MESH, STORES, get_typestore
+from fasthmr_ros.ros.typestore import HUMAN_MESH_ARRAY, MARKER_ARRAY, MESH, STORES, TF_MESSAGE, get_typestore
 
 NODE_NAME = "fasthmr_node"
 PYTHON_LOGGERS = ("fasthmr", "fasthmr_ros")  # the package's Python loggers, routed to the node's
@@ -213,8 +214,11 @@ class FastHMRNode(LifecycleNode):
         self._input_group = MutuallyExclusiveCallbackGroup()
         self._guard: Any = None
         self._log_handler = RosLogHandler(self.get_logger())
+        # rcutils severities are Python's logging levels (10 debug ... 50 fatal).
+        level = int(self.get_logger().get_effective_level())
         for name in PYTHON_LOGGERS:
             logging.getLogger(name).addHandler(self._log_handler)
+            logging.getLogger(name).setLevel(level)
             logging.getLogger(name).propagate = False  # printed once, by ROS
 
     # -- parameters --------------------------------------------------------------------------
@@ -251,7 +255,8 @@ class FastHMRNode(LifecycleNode):
             self.get_logger().info(f"ros_store {cfg.ros_store} -> {distro} (ROS_DISTRO)")
             cfg.ros_store = distro
         try:
-            for msgtype in [*input_types(cfg).values(), *OUTPUT_TYPES]:
+            hri_types = HRI_OUTPUT_TYPES if cfg.hri else ()
+            for msgtype in [*input_types(cfg).values(), *OUTPUT_TYPES, *hri_types]:
                 message_class(msgtype)  # a clear error now rather than at activation
             if cfg.publish_tf and not has_message(TF_MESSAGE):
                 raise ParameterError(TF_MISSING)
@@ -319,6 +324,7 @@ class FastHMRNode(LifecycleNode):
     def destroy_node(self) -> None:
         for name in PYTHON_LOGGERS:
             logging.getLogger(name).removeHandler(self._log_handler)
+            logging.getLogger(name).setLevel(logging.NOTSET)
             logging.getLogger(name).propagate = True
         super().destroy_node()
 

@@ -3,8 +3,16 @@
 Why a newest-frame slot and one worker: a camera gives 30 Hz, a heavy model may manage 5 Hz;
 queued frames would only grow the latency. So a frame that arrives while the worker is busy
 replaces the pending one (the replaced one is counted as dropped) and the worker always takes
-the newest. Nothing here raises into a transport callback: every bad input is logged, counted
-by reason and skipped.
+the newest. With several cameras there is one slot per camera and the worker takes every
+camera's newest frame at once, their crops in one forward pass (`pipeline.multi_camera`): no
+camera waits behind another, and drops are counted per camera.
+
+With `target_frame` set, results are re-expressed at the image's stamp using `tf` (a `TfBuffer`
+the front end feeds from /tf and /tf_static); without a usable transform a frame is published in
+the camera frame, its header saying so, and counted with the reason and the frames involved.
+
+Nothing here raises into a transport callback: every bad input is logged, counted by reason
+and skipped.
 
 Outputs (rosbags message objects through the `Transport`): HumanMeshArray per processed frame,
 the fixed mesh once (latched), a rate-limited MarkerArray, optional TF per person (TFMessage on
@@ -29,13 +37,23 @@ from fasthmr_ros.config import NodeConfig
 from fasthmr_ros.errors import InputError
 from fasthmr_ros.pipeline.core import Pipeline
 from fasthmr_ros.pipeline.images import decode_image_message
+from fasthmr_ros.pipeline.multi_camera import CameraFrame, process_cameras
 from fasthmr_ros.pipeline.result import FrameResult
 from fasthmr_ros.ros import convert
-from fasthmr_ros.ros.hri import body_transforms
+from fasthmr_ros.ros.cameras import camera_inputs
+from fasthmr_ros.ros.hri import TRACKED_TOPIC, body_id, body_transforms, hri_messages, tracked_msg
 from fasthmr_ros.ros.markers import MarkerStyle, frame_markers
 from fasthmr_ros.ros.node_params import RUNTIME_PARAMETERS, ParameterError, check_value, vertices_needed
+from fasthmr_ros.ros.tf_buffer import TfBuffer, express_in
 from fasthmr_ros.ros.transport.base import DEFAULT, LATCHED, Publisher, Transport
-from fasthmr_ros.ros.typestore import HUMAN_MESH_ARRAY, MARKER_ARRAY, MESH, TF_MESSAGE, get_typestore
+from fasthmr_ros.ros.typestore import (
+    HUMAN_MESH_ARRAY,
+    IDS_LIST,
+    MARKER_ARRAY,
+    MESH,
+    TF_MESSAGE,
+    get_typestore,
+)
 from fasthmr_ros.runtime.select import BackendChoice
 
 DIAGNOSTIC_ARRAY = "diagnostic_msgs/msg/DiagnosticArray"
@@ -60,6 +78,7 @@ class FrameInput:
     camera_info: Any
     detections: Any | None = None
     decode: Decoder = decode_image_message
+    camera: int = 0  # index into the node's cameras
 
 
 class RateMeter:
@@ -96,6 +115,9 @@ class NodeStats:
     unpaired: dict[str, int]  # images that never met their CameraInfo / detections, by reason
     newest_input_ns: int | None  # stamp of the last frame submitted
     last_output_ns: int | None  # stamp of the last frame published
+    per_camera: dict[str, dict[str, int]]  # camera name -> frames in, processed, dropped
+    camera_frame: dict[str, int]  # frames left in the camera frame (no transform), by reason
+    tf_error: str  # the last such reason in words, with the frames involved
 
 
 class NodeCore:
@@ -113,6 +135,10 @@ class NodeCore:
     ) -> None:
         self.cfg = replace(cfg)
         self.pipeline = pipeline
+        self.cameras = camera_inputs(cfg)
+        self.pipelines = [pipeline] + [pipeline.sibling() for _ in self.cameras[1:]]
+        # Fed by the front end from /tf and /tf_static when target_frame is set.
+        self.tf = TfBuffer(tolerance_s=cfg.tf_tolerance_s)
         self.transport = transport
         self.backend = backend
         self.template_vertices = template_vertices
@@ -124,9 +150,9 @@ class NodeCore:
         self._cond = threading.Condition()
         self._stopping = threading.Event()
         self._marker_cond = threading.Condition()
-        self._marker_frame: FrameResult | None = None
+        self._marker_frames: dict[int, FrameResult] = {}  # newest result per camera awaiting markers
         self._marker_thread: threading.Thread | None = None
-        self._pending: FrameInput | None = None
+        self._pending: dict[int, FrameInput] = {}  # newest frame per camera
         # Called after each submit when there is no worker thread (rclpy: trigger a guard condition).
         self.on_pending: Callable[[], None] | None = None
         self._running = False
@@ -135,6 +161,10 @@ class NodeCore:
         self._changes: dict[str, Any] = {}
         self._publishers: dict[str, Publisher] = {}
         self._frames_in = self._processed = self._dropped = self._markers = self._time_jumps = 0
+        self._camera_counts: dict[str, Counter[int]] = {k: Counter() for k in ("in", "processed", "dropped")}
+        self._camera_frame: Counter[str] = Counter()
+        self._tf_error = ""
+        self._tracked: dict[int, tuple[int, list[str]]] = {}  # camera -> (stamp, ROS4HRI body ids)
         self._malformed: Counter[str] = Counter()
         self._errors: Counter[str] = Counter()
         self._latencies: deque[float] = deque(maxlen=STATS_WINDOW)
@@ -142,7 +172,7 @@ class NodeCore:
         self._in_rate, self._out_rate = RateMeter(), RateMeter()
         self._last_input = 0.0
         self._last_marker = -float("inf")
-        self._last_stamp: int | None = None
+        self._last_stamp: dict[int, int] = {}
         self._newest_input: int | None = None
         self._last_output: int | None = None
         self._error_logged: set[str] = set()
@@ -171,11 +201,18 @@ class NodeCore:
         """Once per node: publishers, and the latched mesh (late joiners get it from DDS)."""
         cfg = self.cfg
         self._publishers = {
-            "humans": self.transport.advertise(cfg.humans_topic, HUMAN_MESH_ARRAY, DEFAULT),
             "mesh": self.transport.advertise(cfg.mesh_topic, MESH, LATCHED),
-            "markers": self.transport.advertise(cfg.markers_topic, MARKER_ARRAY, DEFAULT),
             "diagnostics": self.transport.advertise(DIAGNOSTICS_TOPIC, DIAGNOSTIC_ARRAY, DEFAULT),
         }
+        for i, camera in enumerate(self.cameras):
+            self._publishers[f"humans:{i}"] = self.transport.advertise(
+                camera.output(cfg.humans_topic), HUMAN_MESH_ARRAY, DEFAULT
+            )
+            self._publishers[f"markers:{i}"] = self.transport.advertise(
+                camera.output(cfg.markers_topic), MARKER_ARRAY, DEFAULT
+            )
+        if cfg.hri:
+            self._publishers["hri:tracked"] = self.transport.advertise(TRACKED_TOPIC, IDS_LIST, DEFAULT)
         if self.with_tf:
             self._publishers["tf"] = self.transport.advertise(TF_TOPIC, TF_MESSAGE, DEFAULT)
         self._publish("mesh", convert.mesh_msg(self.pipeline.faces, self.template_vertices, self.store))
@@ -184,11 +221,11 @@ class NodeCore:
         """Stop taking frames, let the current one finish, discard the pending one."""
         with self._cond:
             self._running = False
-            self._pending = None
+            self._pending = {}
             self._cond.notify_all()
         self._stopping.set()
         with self._marker_cond:
-            self._marker_frame = None
+            self._marker_frames = {}
             self._marker_cond.notify_all()
         for thread in (self._worker, self._marker_thread, self._diag_thread):
             if thread is not None:
@@ -207,15 +244,28 @@ class NodeCore:
             if not self._running:
                 return
             self._frames_in += 1
+            self._camera_counts["in"][frame.camera] += 1
             self._in_rate.tick(now)
             self._last_input = now
-            if self._pending is not None:
+            if frame.camera in self._pending:
                 self._dropped += 1
-            self._pending = frame
+                self._camera_counts["dropped"][frame.camera] += 1
+            self._pending[frame.camera] = frame
             self._newest_input = frame.stamp_ns
             self._cond.notify()
         if self.on_pending is not None:
             self.on_pending()
+
+    def add_transforms(self, msg: Any, static: bool) -> None:
+        """A /tf or /tf_static TFMessage for target_frame lookups (transport threads). Our own
+        body frames are skipped (nothing is looked up from them); a bad transform is counted."""
+        for stamped in msg.transforms:
+            if stamped.child_frame_id.lstrip("/").startswith(self.cfg.tf_prefix):
+                continue
+            try:
+                self.tf.add(stamped, static)
+            except ValueError as exc:
+                self._reject("transform", exc)
 
     # -- run-time parameters -----------------------------------------------------------------
     def set_parameter(self, name: str, value: Any) -> Any:
@@ -233,60 +283,80 @@ class NodeCore:
             changes, self._changes = self._changes, {}
         for name, value in changes.items():
             setattr(self.cfg, name, value)
-            pipe = self.pipeline
-            if name in ("score_threshold", "min_box_size"):
-                setattr(pipe.config, name, value)
-            if name in ("score_threshold", "nms_iou") and pipe.detector is not None:
-                setattr(pipe.detector, name, value)
-            if name == "tracker_iou_threshold":
-                pipe.config.tracker.iou_threshold = value
-                pipe.tracker.iou_threshold = value
-            if name == "mesh_markers":
-                pipe.set_output_vertices(vertices_needed(self.cfg))
+            for pipe in self.pipelines:
+                self._apply_to(pipe, name, value)
             self.log.info("parameter %s = %r", name, value)
+
+    def _apply_to(self, pipe: Pipeline, name: str, value: Any) -> None:
+        if name in ("score_threshold", "min_box_size"):
+            setattr(pipe.config, name, value)
+        if name in ("score_threshold", "nms_iou") and pipe.detector is not None:
+            setattr(pipe.detector, name, value)
+        if name == "tracker_iou_threshold":
+            pipe.config.tracker.iou_threshold = value
+            pipe.tracker.iou_threshold = value
+        if name == "mesh_markers":
+            pipe.set_output_vertices(vertices_needed(self.cfg))
 
     # -- worker ------------------------------------------------------------------------------
     def _work(self) -> None:
         while True:
             with self._cond:
-                while self._running and self._pending is None:
+                while self._running and not self._pending:
                     self._cond.wait()
                 if not self._running:
                     return
             self.process_pending()
 
     def process_pending(self) -> bool:
-        """Process the newest pending frame, if any (the worker thread, or an executor callback
-        when `start(worker=False)`); never raises. Returns whether a frame was taken."""
+        """Process the newest pending frame of every camera, if any (the worker thread, or an
+        executor callback when `start(worker=False)`); never raises. Returns whether a frame was taken."""
         with self._cond:
-            frame, self._pending = self._pending, None
-            if frame is None or not self._running:
+            frames, self._pending = self._pending, {}
+            if not frames or not self._running:
                 return False
         try:
             self._apply_changes()
-            self._handle(frame)
+            self._handle(frames)
         except Exception as exc:  # the worker must survive anything one frame does
             self._error("internal", exc)
         return True
 
-    def _handle(self, frame: FrameInput) -> None:
-        inputs = self._prepare(frame)
-        if inputs is None:
-            return
-        rgb, camera, dets = inputs
-        if self._last_stamp is not None and frame.stamp_ns < self._last_stamp:
-            # A replayed bag looped or the clock jumped back: the tracks belong to another time.
-            self.pipeline.reset()
-            with self._cond:
-                self._time_jumps += 1
-        self._last_stamp = frame.stamp_ns
-        frame_id = frame.image.header.frame_id
+    def _handle(self, frames: dict[int, FrameInput]) -> None:
+        """One step: every camera's newest frame; several cameras share one forward pass."""
+        ready: list[CameraFrame | None] = [None] * len(self.pipelines)
+        for i, frame in frames.items():
+            inputs = self._prepare(frame)
+            if inputs is None:
+                continue
+            rgb, camera, dets = inputs
+            last = self._last_stamp.get(i)
+            if last is not None and frame.stamp_ns < last:
+                # A replayed bag looped or the clock jumped back: the tracks belong to another time.
+                self.pipelines[i].reset()
+                with self._cond:
+                    self._time_jumps += 1
+            self._last_stamp[i] = frame.stamp_ns
+            ready[i] = CameraFrame(rgb, camera, frame.stamp_ns, frame.image.header.frame_id, dets)
+        if len(self.pipelines) == 1:
+            results: list[FrameResult | Exception | None] = [self._process_one(ready[0])]
+        else:
+            results = process_cameras(self.pipelines, ready)
+        for i, result in enumerate(results):
+            if isinstance(result, Exception):
+                self._error("pipeline", result)
+            elif result is not None:
+                self._publish_frame(result, i)
+
+    def _process_one(self, frame: CameraFrame | None) -> FrameResult | Exception | None:
+        if frame is None:
+            return None
         try:
-            result = self.pipeline.process(rgb, camera, frame.stamp_ns, frame_id, detections=dets)
+            return self.pipeline.process(
+                frame.image_rgb, frame.camera, frame.stamp_ns, frame.frame_id, detections=frame.detections
+            )
         except Exception as exc:
-            self._error("pipeline", exc)
-            return
-        self._publish_frame(result)
+            return exc
 
     def _prepare(self, frame: FrameInput) -> tuple[np.ndarray, Any, Any] | None:
         try:
@@ -335,36 +405,78 @@ class NodeCore:
             return False
         return True
 
-    def _publish_frame(self, result: FrameResult) -> None:
+    def _placed(self, result: FrameResult) -> FrameResult:
+        """`result` in target_frame, or in its camera frame (counted) when no transform is usable."""
+        placed, error = express_in(result, self.tf, self.cfg.target_frame)
+        if error is not None:
+            with self._cond:
+                self._camera_frame[error.reason] += 1
+                self._tf_error = str(error)
+            self._log_once(f"tf:{error.reason}", f"publishing in the camera frame: {error}", True)
+        return placed
+
+    def _publish_frame(self, camera_result: FrameResult, camera: int = 0) -> None:
         cfg = self.cfg
+        result = self._placed(camera_result)
         humans = convert.frame_to_msg(result, cfg.publish_vertices, self.store)
-        if not self._publish("humans", humans):
+        if not self._publish(f"humans:{camera}", humans):
             return
         now = time.monotonic()
         latency_ms = (self.transport.now_ns() - result.stamp_ns) / 1e6
         with self._cond:
             self._processed += 1
+            self._camera_counts["processed"][camera] += 1
             self._last_output = result.stamp_ns
             self._out_rate.tick(now)
             self._latencies.append(latency_ms)
             self._model_ms.append(float(sum(result.timings_ms.values())))
-        if cfg.publish_tf and result.persons:
-            self._publish_tf(result)
-        if cfg.marker_rate_hz > 0 and now - self._last_marker >= 1.0 / cfg.marker_rate_hz:
+        if (cfg.publish_tf or cfg.hri) and result.persons:
+            self._publish_tf(result, camera)
+        if cfg.hri:
+            self._publish_hri(result, camera_result.frame_id, camera)
+        if cfg.marker_rate_hz > 0 and now - self._last_marker >= 1.0 / cfg.marker_rate_hz / len(self.cameras):
             self._last_marker = now
             with self._marker_cond:
-                self._marker_frame = result  # a frame still waiting for its markers is superseded
+                self._marker_frames[camera] = result  # a frame still waiting for its markers is superseded
                 self._marker_cond.notify()
+
+    def body_ids(self, result: FrameResult, camera: int = 0) -> list[str]:
+        """ROS4HRI ids of the persons of a result (camera name in front with several cameras)."""
+        return [body_id(p.track_id, self.cameras[camera].name) for p in result.persons]
+
+    def _publish_hri(self, result: FrameResult, image_frame_id: str, camera: int) -> None:
+        """ROS4HRI: per-body topics (advertised as bodies appear) and the union of every camera's bodies."""
+        ids = self.body_ids(result, camera)
+        for topic, msgtype, msg in hri_messages(result, ids, image_frame_id, self.store):
+            key = f"hri:{topic}"
+            if key not in self._publishers:
+                try:
+                    self._publishers[key] = self.transport.advertise(topic, msgtype, DEFAULT)
+                except Exception as exc:
+                    self._error("publish", exc)
+                    continue
+            self._publish(key, msg)
+        self._tracked[camera] = (result.stamp_ns, ids)
+        # A camera that stopped sending no longer vouches for its bodies.
+        recent = result.stamp_ns - round(STALL_S * 1e9)
+        everyone = [
+            body
+            for c in sorted(self._tracked)
+            for body in self._tracked[c][1]
+            if self._tracked[c][0] >= recent
+        ]
+        self._publish("hri:tracked", tracked_msg(result.stamp_ns, image_frame_id, everyone, self.store))
 
     def _marker_work(self) -> None:
         """Markers off the inference thread, newest frame only: RViz output never delays inference."""
         while True:
             with self._marker_cond:
-                while self._running and self._marker_frame is None:
+                while self._running and not self._marker_frames:
                     self._marker_cond.wait()
                 if not self._running:
                     return
-                result, self._marker_frame = self._marker_frame, None
+                camera = next(iter(self._marker_frames))
+                result = self._marker_frames.pop(camera)
             cfg = self.cfg
             try:
                 style = MarkerStyle(lifetime_s=cfg.marker_lifetime_s)
@@ -372,19 +484,19 @@ class NodeCore:
             except Exception as exc:
                 self._error("markers", exc)
                 continue
-            if self._publish("markers", markers):
+            if self._publish(f"markers:{camera}", markers):
                 with self._cond:
                     self._markers += 1
 
-    def transforms(self, result: FrameResult) -> list[Any]:
-        """geometry_msgs/TransformStamped per person, child `<tf_prefix><track id>` of the frame
+    def transforms(self, result: FrameResult, camera: int = 0) -> list[Any]:
+        """geometry_msgs/TransformStamped per person, child `<tf_prefix><body id>` of the frame
         the results are expressed in."""
-        children = [f"{self.cfg.tf_prefix}{p.track_id}" for p in result.persons]
+        children = [f"{self.cfg.tf_prefix}{body}" for body in self.body_ids(result, camera)]
         return body_transforms(result, children, self.store)
 
-    def _publish_tf(self, result: FrameResult) -> None:
+    def _publish_tf(self, result: FrameResult, camera: int) -> None:
         if self.with_tf:
-            self._publish("tf", self.types[TF_MESSAGE](transforms=self.transforms(result)))
+            self._publish("tf", self.types[TF_MESSAGE](transforms=self.transforms(result, camera)))
 
     # -- statistics and diagnostics ----------------------------------------------------------
     def stats(self) -> NodeStats:
@@ -408,6 +520,14 @@ class NodeCore:
                 unpaired=self.unpaired(),
                 newest_input_ns=self._newest_input,
                 last_output_ns=self._last_output,
+                per_camera={
+                    camera.name or "camera": {
+                        k: self._camera_counts[k][i] for k in ("in", "processed", "dropped")
+                    }
+                    for i, camera in enumerate(self.cameras)
+                },
+                camera_frame=dict(self._camera_frame),
+                tf_error=self._tf_error,
             )
 
     def diagnostic_values(self) -> tuple[int, str, dict[str, str]]:
@@ -430,6 +550,17 @@ class NodeCore:
         values.update({f"malformed: {k}": str(v) for k, v in sorted(s.malformed.items())})
         values.update({f"errors: {k}": str(v) for k, v in sorted(s.errors.items())})
         values.update({f"unpaired: {k}": str(v) for k, v in sorted(s.unpaired.items())})
+        if len(self.cameras) > 1:
+            for name, counts in s.per_camera.items():
+                values[f"camera {name}: in / processed / dropped"] = (
+                    f"{counts['in']} / {counts['processed']} / {counts['dropped']}"
+                )
+        if self.cfg.target_frame:
+            kept = sum(s.camera_frame.values())
+            values[f"frames left in the camera frame (no transform to {self.cfg.target_frame})"] = str(kept)
+            values.update({f"camera frame: {k}": str(v) for k, v in sorted(s.camera_frame.items())})
+            if s.tf_error:
+                values["last transform error"] = s.tf_error
         if self.backend is not None:
             values["backend"] = f"{self.backend.backend} {self.backend.precision} on {self.backend.device}"
             values["backend reason"] = self.backend.reason

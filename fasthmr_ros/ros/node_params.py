@@ -13,6 +13,7 @@ from typing import Any
 
 from fasthmr_ros.config import NodeConfig
 from fasthmr_ros.errors import FastHMRError
+from fasthmr_ros.ros.cameras import camera_inputs
 
 
 class ParameterError(FastHMRError):
@@ -53,7 +54,9 @@ SPECS: dict[str, ParamSpec] = {
     "mesh_markers": ParamSpec("include a TRIANGLE_LIST mesh per person in the markers", runtime=True),
     "marker_lifetime_s": ParamSpec("markers of a lost person vanish after this long (s)", 0.0, 10.0),
     "publish_vertices": ParamSpec("put the 6890 vertices (float32) in every HumanMesh"),
-    "publish_tf": ParamSpec("broadcast a TF frame <tf_prefix><track id> per person", runtime=True),
+    "publish_tf": ParamSpec(
+        "broadcast a TF frame <tf_prefix>b<track id> per person (REP-155 body id)", runtime=True
+    ),
     "tf_prefix": ParamSpec("prefix of the per-person TF frames (REP-155: body_)"),
     "diagnostics_rate_hz": ParamSpec("diagnostics publishing rate (Hz)", 0.1, 10.0),
     "ros_store": ParamSpec("ROS 2 distro whose message definitions are used", choices=("humble", "jazzy")),
@@ -64,7 +67,10 @@ SPECS: dict[str, ParamSpec] = {
         "inference backend; auto picks TensorRT, then torch on CUDA, then CPU", choices=_BACKENDS
     ),
     "device": ParamSpec("torch device the backend should use (cuda, cuda:1, cpu)"),
-    "precision": ParamSpec("inference precision (CPU backends run fp32)", choices=("fp32", "fp16", "bf16")),
+    "precision": ParamSpec(
+        "inference precision (CPU: fp32, bf16, int8; docs/runtime.md)",
+        choices=("fp32", "fp16", "bf16", "int8"),
+    ),
     "engine_cache_dir": ParamSpec("TensorRT engines / exported ONNX; empty = the package cache"),
     "cpu_threads": ParamSpec("torch intra-op threads; 0 = torch's default", 0, 256),
     "decoder": ParamSpec("pose decoder", choices=("regression", "diffusion", "genhmr")),
@@ -82,6 +88,12 @@ SPECS: dict[str, ParamSpec] = {
     "tracker_iou_threshold": ParamSpec("least IoU to continue a track", 0.01, 1.0, runtime=True),
     "tracker_max_age": ParamSpec("frames a lost track coasts before it is dropped", 0, 1000),
     "history_window": ParamSpec("frames of per-track history kept for temporal decoders", 1, 1024),
+    "cameras": ParamSpec(
+        "several cameras: namespaces or image_topic:camera_info_topic pairs; empty = image_topic only"
+    ),
+    "target_frame": ParamSpec("frame of the 3D outputs (from /tf and /tf_static); empty = the camera frame"),
+    "tf_tolerance_s": ParamSpec("accept a transform this far (s) beyond the newest one", 0.0, 10.0),
+    "hri": ParamSpec("publish ROS4HRI (REP-155) body topics and body TF frames"),
 }
 
 RUNTIME_PARAMETERS = tuple(name for name, spec in SPECS.items() if spec.runtime)
@@ -113,7 +125,10 @@ def check_value(name: str, value: Any) -> Any:
 def check_config(cfg: NodeConfig) -> NodeConfig:
     """A copy of `cfg` with every field checked and converted (configure refuses a bad file before
     loading anything); `cfg` itself is left as the caller made it."""
-    return dataclasses.replace(cfg, **{name: check_value(name, getattr(cfg, name)) for name in SPECS})
+    checked = dataclasses.replace(cfg, **{name: check_value(name, getattr(cfg, name)) for name in SPECS})
+    if len(camera_inputs(checked)) > 1 and checked.detections_topic:  # camera_inputs refuses bad lists
+        raise ParameterError("detections_topic works with one camera; leave it empty with several cameras")
+    return checked
 
 
 def vertices_needed(cfg: NodeConfig) -> bool:

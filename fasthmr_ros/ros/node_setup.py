@@ -1,9 +1,7 @@
 """The node's configure step without ROS: NodeConfig -> pipeline on the chosen backend.
 
-Backend choice is `fasthmr_ros.runtime.select` (one sentence of reason, shown in diagnostics).
-torch in fp32 without compile runs the model object directly; every other backend (TensorRT,
-onnxruntime, torch with autocast) goes through its `Runner`, plugged into the pipeline's
-estimator so tracking, decoders and SMPL stay the same.
+Backend choice is `fasthmr_ros.runtime.select` (one sentence of reason, shown in diagnostics);
+`fasthmr_ros.runtime.estimator.use_backend` puts the network on it.
 """
 
 from __future__ import annotations
@@ -22,29 +20,11 @@ from fasthmr_ros.config import (
     RuntimeConfig,
 )
 from fasthmr_ros.pipeline.core import Pipeline, build_pipeline
-from fasthmr_ros.pipeline.estimator import MeshEstimator
 from fasthmr_ros.ros.node_params import check_config, vertices_needed
-from fasthmr_ros.runtime.interface import Runner
-from fasthmr_ros.runtime.select import BackendChoice, choose_backend, create_runner, probe_capabilities
+from fasthmr_ros.runtime.estimator import use_backend
+from fasthmr_ros.runtime.select import BackendChoice, choose_backend, probe_capabilities
 
 log = logging.getLogger(__name__)
-
-
-class RunnerEstimator(MeshEstimator):
-    """A MeshEstimator whose network call goes to a backend runner (TensorRT, onnxruntime, ...)."""
-
-    def __init__(self, base: MeshEstimator, runner: Runner) -> None:
-        # Not MeshEstimator.__init__, which would move the model back onto the device: the runner
-        # runs the network, and the model stays where it was exported from.
-        self.model, self.body, self.device = base.model, base.body, base.device
-        self.crop_policy, self.return_vertices = base.crop_policy, base.return_vertices
-        self.runner = runner
-
-    def network(
-        self, crops: torch.Tensor, info: torch.Tensor | None, **model_kwargs: torch.Tensor
-    ) -> dict[str, torch.Tensor]:
-        out = self.runner(crops, bbox_info=info, person_mask=model_kwargs.get("person_mask"))
-        return {k: v.to(self.device) for k, v in out.items()}
 
 
 @dataclass
@@ -103,17 +83,7 @@ def load_pipeline(cfg: NodeConfig) -> LoadedPipeline:
         )
     merging = MergingConfig() if cfg.token_merging else None
     pipeline = build_pipeline(pipeline_config(cfg, choice.device), decoder, merging)
-    direct = choice.backend in ("torch", "cpu") and choice.precision == "fp32"
-    auto_cpu = runtime.backend == "auto" and choice.device == "cpu"  # picks its path on the model
-    if auto_cpu or not direct:
-        model = pipeline.estimator.model
-        if choice.backend in ("tensorrt", "onnxruntime"):
-            # Only the exported graph runs: keep the PyTorch model (~2.7 GB for ViT-H) off the GPU.
-            model.to("cpu")
-            if torch.cuda.is_available():
-                torch.cuda.empty_cache()
-        runner, choice = create_runner(runtime, model, caps, pipeline.estimator.body)
-        pipeline.estimator = RunnerEstimator(pipeline.estimator, runner)
+    choice = use_backend(pipeline, runtime, choice, caps)
     log.info("backend %s (%s): %s", choice.backend, choice.precision, choice.reason)
     template = pipeline.estimator.body.smpl.v_template.detach().cpu().numpy()
     return LoadedPipeline(pipeline, choice, template)

@@ -46,8 +46,8 @@ class OnnxRuntimeRunner(Runner):
             onnx_path = int8_onnx(onnx_path)
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        if threads:
-            options.intra_op_num_threads = threads
+        # As many threads as torch uses (the node's cpu_threads sets both), so paths compare fairly.
+        options.intra_op_num_threads = threads or torch.get_num_threads()
         # Idle worker threads sleep instead of spinning: a node shares its CPU with the rest of the
         # pipeline (and a benchmark with the paths it interleaves), which spinning would starve.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")

@@ -30,11 +30,13 @@ CPU_PRECISIONS = ("fp32", "bf16", "int8")
 ORT_PRECISIONS = ("fp32", "int8")
 
 # `auto` on a CPU: the paths in order of measured speed, fastest first (ViT-H, ECLM + Mask-ToMe,
-# batch 1; `fasthmr bench --sections cpu_paths`, docs/bench/vit_h_cpu_paths.json). The first whose
-# joints stay within JOINT_DEVIATION_BOUND_MM of fp32 torch on the loaded model is used.
+# batch 1, one thread: `fasthmr bench --sections cpu_paths --threads 1`,
+# docs/bench/vit_h_cpu_paths_b1_threads1.json). The first whose joints stay within
+# JOINT_DEVIATION_BOUND_MM of fp32 torch on the loaded model is used.
 CPU_PATH_ORDER: tuple[tuple[str, str], ...] = (
     ("onnxruntime", "int8"),
     ("cpu", "int8"),
+    ("cpu", "bf16"),
     ("onnxruntime", "fp32"),
     ("cpu", "fp32"),
 )

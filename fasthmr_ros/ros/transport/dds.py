@@ -6,6 +6,9 @@ What makes a ROS 2 node (rmw_cyclonedds) talk to us (docs/ros_messages.md):
 - USER_DATA `typehash=RIHS01_<hex>;` on every reader and writer (ROS 2 Iron and newer check it);
 - QoS as rclpy would set it: sensor data (best effort) for camera input, transient local for the
   latched mesh.
+
+A ROS 2 peer on Fast DDS 3 needs type propagation off on its side (`config/fastdds_interop.xml`);
+`PeerWatch` detects the peers that lack it and the transport logs the fix once per peer.
 """
 
 from __future__ import annotations
@@ -24,7 +27,8 @@ from cyclonedds.topic import Topic
 from cyclonedds.util import duration
 
 from fasthmr_ros.ros.transport.base import MessageCallback, Publisher, QosProfile, Transport
-from fasthmr_ros.ros.transport.dds_types import RawSample, TypeFactory, outgoing
+from fasthmr_ros.ros.transport.dds_peers import FIX, LocalEndpoint, PeerWatch, UnmatchedPeer
+from fasthmr_ros.ros.transport.dds_types import RawSample, TypeFactory, dds_type_name, outgoing
 from fasthmr_ros.ros.typestore import DEFAULT_STORE, get_typestore
 
 
@@ -62,7 +66,11 @@ class DdsPublisher(Publisher):
 
 
 class DdsTransport(Transport):
-    """One DDS participant; readers deliver through listeners on Cyclone's receive thread."""
+    """One DDS participant; readers deliver through listeners on Cyclone's receive thread.
+
+    A background thread checks every `peer_check_s` for peers that share a topic but never
+    match (`PeerWatch`) and warns once per peer with the fix.
+    """
 
     def __init__(
         self,
@@ -70,15 +78,43 @@ class DdsTransport(Transport):
         namespace: str = "",
         store: str = DEFAULT_STORE,
         logger: logging.Logger | None = None,
+        peer_check_s: float = 2.0,
     ) -> None:
         super().__init__(namespace, logger)
         self.typestore = get_typestore(store)
         self._types = TypeFactory(self.typestore)
         self._participant = DomainParticipant(domain_id)
         self._topics: dict[str, Topic] = {}
-        self._endpoints: list[Any] = []
+        self._endpoints: list[LocalEndpoint] = []
         self._lock = threading.Lock()
         self._closed = False
+        self._peers = PeerWatch(self._participant)
+        self.unmatched_peers: set[UnmatchedPeer] = set()  # as of the last check
+        self._stop = threading.Event()
+        self._watch = threading.Thread(target=self._watch_peers, args=(peer_check_s,), daemon=True)
+        self._watch.start()
+
+    def _watch_peers(self, period_s: float) -> None:
+        warned: set[UnmatchedPeer] = set()
+        while not self._stop.wait(period_s):
+            with self._lock:
+                if self._closed:
+                    return
+                try:
+                    self.unmatched_peers = set(self._peers.unmatched(list(self._endpoints)))
+                except Exception:  # a diagnostic aid: never let it take anything down
+                    self.logger.exception("checking DDS peers failed")
+                    continue
+            for peer in self.unmatched_peers - warned:
+                self.logger.warning("%s: %s", peer.describe(), FIX)
+            warned |= self.unmatched_peers
+
+    def _remember(self, ros_topic: str, msgtype: str, qos: QosProfile, entity: Any) -> None:
+        endpoint = LocalEndpoint(
+            dds_topic_name(ros_topic), dds_type_name(msgtype), qos.reliable, qos.transient_local, entity
+        )
+        with self._lock:
+            self._endpoints.append(endpoint)
 
     def _topic(self, ros_topic: str, msgtype: str) -> tuple[Topic, type]:
         struct = self._types.struct(msgtype)
@@ -96,7 +132,7 @@ class DdsTransport(Transport):
         writer = DataWriter(
             self._participant, dds_topic, qos=dds_qos(qos, self.typestore.hash_rihs01(msgtype))
         )
-        self._endpoints.append(writer)
+        self._remember(name, msgtype, qos, writer)
         return DdsPublisher(self, name, msgtype, writer, struct)
 
     def subscribe(self, topic: str, msgtype: str, callback: MessageCallback, qos: QosProfile) -> None:
@@ -129,7 +165,7 @@ class DdsTransport(Transport):
         )
         created.append(reader)
         drain(reader)
-        self._endpoints.append(reader)
+        self._remember(name, msgtype, qos, reader)
 
     def _deliver(
         self, topic: str, msgtype: str, cdr: bytes, received: int, callback: MessageCallback
@@ -151,7 +187,10 @@ class DdsTransport(Transport):
             if self._closed:
                 return
             self._closed = True
-        for entity in [*reversed(self._endpoints), *self._topics.values(), self._participant]:
+        self._stop.set()
+        self._watch.join()
+        endpoints = [endpoint.entity for endpoint in reversed(self._endpoints)]
+        for entity in [*endpoints, *self._topics.values(), self._participant]:
             entity.__del__()  # cyclonedds' explicit delete; later garbage collection is a no-op
         self._endpoints.clear()
         self._topics.clear()
