@@ -1,7 +1,7 @@
 """Generated sample inputs: a camera, walking people, and images of them on a synthetic scene.
 
-Why: no real footage or weights can ship with the package, yet the demo, the sample bags of later
-issues and the tracker tests need people that move plausibly and overlap. Everything here is
+Why: no real footage or weights can ship with the package, yet the demo, the sample bags
+and the tracker tests need people that move plausibly and overlap. Everything here is
 deterministic given a seed. Bodies use the stand-in model unless another `BodyModel` is passed,
 so these images show mannequins, not real people.
 
