@@ -10,11 +10,14 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import yaml
 
-T = TypeVar("T")
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+T = TypeVar("T", bound="DataclassInstance")
 
 PARAM = "node_parameter"  # field metadata key: the field as a live node parameter (`ParamSpec`)
 MIRRORS = "mirrors"  # NodeConfig field metadata key: (section class, field name) the field sets
@@ -140,7 +143,7 @@ def from_dict(cls: type[T], data: dict[str, Any] | None) -> T:
     Unknown keys are an error that names them, so a typo in a YAML file is never silently ignored.
     """
     data = dict(data or {})
-    fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    fields = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(data) - set(fields))
     if unknown:
         raise ValueError(f"unknown {cls.__name__} settings: {unknown}; known: {sorted(fields)}")
@@ -148,7 +151,7 @@ def from_dict(cls: type[T], data: dict[str, Any] | None) -> T:
     hints = _resolved_types(cls)
     for name, value in data.items():
         target = hints.get(name)
-        if dataclasses.is_dataclass(target) and isinstance(value, dict):
+        if isinstance(target, type) and dataclasses.is_dataclass(target) and isinstance(value, dict):
             value = from_dict(target, value)
         kwargs[name] = value
     return cls(**kwargs)

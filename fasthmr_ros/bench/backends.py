@@ -7,6 +7,7 @@ but wrong backend shows up in the same table.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -61,6 +62,11 @@ def box_person_mask(batch: int, rows: int = 16, cols: int = 12) -> torch.Tensor:
     return grid.flatten(1)
 
 
+def runner_call(runner: Runner, crops: torch.Tensor, person_mask: torch.Tensor | None) -> Callable[[], Any]:
+    """One zero-argument run of `runner` on fixed inputs, as `interleaved_times` takes it."""
+    return lambda: runner(crops, person_mask=person_mask)
+
+
 def measure_backends(
     model: HMR,
     variants: list[RuntimeConfig] | None = None,
@@ -90,12 +96,9 @@ def measure_backends(
     for i, (_, runner, _) in enumerate(runners):
         outputs[i] = {k: np.asarray(v.cpu()) for k, v in runner(crops, person_mask=mask).items()}
 
-    def call(runner: Runner) -> Any:
-        return lambda: runner(crops, person_mask=mask)
-
     sync = device_sync("cuda" if torch.cuda.is_available() else "cpu")
     times = interleaved_times(
-        {str(i): call(r) for i, (_, r, _) in enumerate(runners)},
+        {str(i): runner_call(r, crops, mask) for i, (_, r, _) in enumerate(runners)},
         repeats,
         max(0, warmup - 1),
         sync,
@@ -241,10 +244,7 @@ def cpu_paths_section(ctx: BenchContext) -> Section:
                 same_weights = SpeedPath(p.variant, "cpu", "fp32")
                 if same_weights in outputs:
                     deviations[p] = joint_deviation_mm(body, out, outputs[same_weights])
-        runs = {
-            p.label: (lambda r=r, c=crops, m=masks[p.variant]: r(c, person_mask=m))
-            for p, r in runners.items()
-        }
+        runs = {p.label: runner_call(r, crops, masks[p.variant]) for p, r in runners.items()}
         repeats = max(3, s.repeats // batch)
         load = load_average()
         times = interleaved_times(runs, repeats, 0, ctx.sync, f"CPU paths, batch {batch}")
@@ -274,9 +274,9 @@ def cpu_paths_section(ctx: BenchContext) -> Section:
                 }
             )
     for row in section.rows:
-        path = next((p for p in runners if p.label == row["path"]), None)
-        if path in deviations:
-            row["joint_dev_mm"] = round(deviations[path], 3)
+        measured = next((p for p in runners if p.label == row["path"]), None)
+        if measured in deviations:
+            row["joint_dev_mm"] = round(deviations[measured], 3)
     section.notes.append(
         "joint_dev_mm: mean pelvis-aligned joint distance from fp32 torch of the same weights and merging "
         f"on the batch-{max(batches)} crops; speed-ups are against {REFERENCE_PATH.label} at the same batch"

@@ -14,14 +14,12 @@ from __future__ import annotations
 import statistics
 import time
 from collections.abc import Callable
-from typing import cast
 
 import numpy as np
 
 from fasthmr_ros.bench.context import BenchContext
 from fasthmr_ros.bench.harness import Section
 from fasthmr_ros.config import PipelineConfig
-from fasthmr_ros.models.hmr import HMR
 from fasthmr_ros.pipeline.camera import default_intrinsics
 from fasthmr_ros.pipeline.core import Pipeline
 from fasthmr_ros.pipeline.detection import Detection
@@ -56,7 +54,7 @@ def cameras_section(ctx: BenchContext) -> Section:
     from fasthmr_ros.models.default import resolve_body_model
 
     body = resolve_body_model(ctx.settings.smpl, ctx.settings.j19)
-    estimator = MeshEstimator(cast(HMR, ctx.baseline), body.body, device=ctx.device)
+    estimator = MeshEstimator(ctx.baseline, body.body, device=ctx.device)
     first = Pipeline(estimator, PipelineConfig(detection="upstream"))
     latencies: dict[str, list[list[float]]] = {}  # run -> per step, per camera seconds
 

@@ -16,6 +16,8 @@ from torch import nn
 from fasthmr_ros.bench.harness import Timings, device_sync, interleaved_times
 from fasthmr_ros.config import MergingConfig, model_preset
 from fasthmr_ros.errors import InputError
+from fasthmr_ros.merging.schedule import TokenSchedule
+from fasthmr_ros.models.hmr import HMR
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +48,7 @@ class BenchSettings:
 @dataclass
 class Variant:
     name: str
-    model: nn.Module
+    model: HMR
     person_mask: torch.Tensor | None
     layers: int
     tokens: int
@@ -58,7 +60,7 @@ def default_eclm_plan(depth: int) -> list[list[int]]:
     return [[depth - 2 * k - 2, depth - 2 * k - 1] for k in reversed(range(pairs))]
 
 
-def merged_view(model: nn.Module, plan: list[list[int]]) -> nn.Module:
+def merged_view(model: HMR, plan: list[list[int]]) -> HMR:
     """An ECLM-merged model sharing every unmerged tensor with `model` (no second ViT-H in memory)."""
     from fasthmr_ros.eclm.merge import merged_blocks, merged_config
 
@@ -73,7 +75,7 @@ def merged_view(model: nn.Module, plan: list[list[int]]) -> nn.Module:
     return view
 
 
-def with_token_merging(model: nn.Module, merging: MergingConfig) -> tuple[nn.Module, Any]:
+def with_token_merging(model: HMR, merging: MergingConfig) -> tuple[HMR, TokenSchedule]:
     """A shallow copy of `model` with Mask-ToMe on; weights stay shared. Returns (copy, schedule)."""
     model = copy.copy(model)
     model._modules = dict(model._modules)
@@ -96,8 +98,6 @@ def person_mask_for_bench(batch: int, cfg: Any) -> torch.Tensor:
 
 def schedule_token_counts(num_tokens: int) -> list[int]:
     """Token counts the default Mask-ToMe schedule passes through (192, 152, 112, 90)."""
-    from fasthmr_ros.merging.schedule import TokenSchedule
-
     return TokenSchedule(tuple(MergingConfig().token_schedule)).token_counts(num_tokens)
 
 
@@ -128,9 +128,8 @@ class BenchContext:
         return self.settings.checkpoint or self.settings.model
 
     @cached_property
-    def baseline(self) -> nn.Module:
+    def baseline(self) -> HMR:
         from fasthmr_ros.models.checkpoint import load_model
-        from fasthmr_ros.models.hmr import HMR
 
         if self.settings.checkpoint:
             return load_model(self.settings.checkpoint, device=self.device)
@@ -143,7 +142,7 @@ class BenchContext:
         return HMR(cfg).eval().to(self.device)
 
     @cached_property
-    def eclm(self) -> tuple[nn.Module, str]:
+    def eclm(self) -> tuple[HMR, str]:
         from fasthmr_ros.models.checkpoint import load_model
 
         if self.settings.merged:

@@ -110,8 +110,8 @@ def genhmr_cost(
         body_model = BodyModel(assets.smpl, assets.j19)
     body_model = body_model.to(dev)
     tokens = torch.randn(batch, num_image_tokens, cfg.transformer.context_dim, device=dev)
-    head = torch.randn(batch, max(cfg.transformer.head_token_dim, 1), device=dev)
-    head = head if model.head_token_proj is not None else None
+    head_token = torch.randn(batch, max(cfg.transformer.head_token_dim, 1), device=dev)
+    head = head_token if model.head_token_proj is not None else None
     betas = torch.zeros(batch, 10, device=dev)
     cam = torch.tensor([[0.9, 0.0, 0.0]], device=dev).expand(batch, 3)
     keypoints = torch.cat(

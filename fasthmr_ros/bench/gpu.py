@@ -72,6 +72,7 @@ def cuda_precision_section(ctx: BenchContext) -> Section:
 
 def cuda_paths_section(ctx: BenchContext) -> Section:
     """Latency and crops/s per variant and mode, interleaved per batch size."""
+    from fasthmr_ros.bench.backends import runner_call
     from fasthmr_ros.runtime.torch_backend import TorchRunner
 
     _needs_cuda(ctx)
@@ -100,7 +101,7 @@ def cuda_paths_section(ctx: BenchContext) -> Section:
                     section.rows.append({"variant": v.name, "mode": mode, "precision": precision,
                                          "batch": batch, "skipped": reason})  # fmt: skip
                     continue
-                runs[label] = lambda r=runner, c=crops, m=v.person_mask: r(c, person_mask=m)
+                runs[label] = runner_call(runner, crops, v.person_mask)
                 labels[label] = (v.name, mode, precision)
         times = interleaved_times(runs, ctx.settings.repeats, ctx.settings.warmup, ctx.sync, f"CUDA b{batch}")
         reference = times.median_ms(f"baseline eager fp32 b{batch}")

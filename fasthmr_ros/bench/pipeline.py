@@ -68,7 +68,8 @@ def pipeline_section(ctx: BenchContext) -> Section:
                 affines = [cv2.invertAffineTransform(m) for m in batch.crop_to_image()]
                 items = [CropMaskInput(a, b) for a, b in zip(affines, batch.boxes, strict=True)]
                 mask = person_patch_mask(items, merging, v.model.config.backbone)
-                kwargs["person_mask"] = mask.to(ctx.device)
+                if mask is not None:
+                    kwargs["person_mask"] = mask.to(ctx.device)
             marks.append(time.perf_counter())
             outputs = estimator.infer(batch, camera, **kwargs)
             ctx.sync()

@@ -160,7 +160,9 @@ def timing_pipeline(cfg: NodeConfig, preset: str) -> LoadedPipeline:
     return LoadedPipeline(pipeline, choice, body.smpl.v_template.cpu().numpy())
 
 
-def summarise(samples: list[dict[str, float]], latencies: list[float], model_ms: list[float]) -> dict:
+def summarise(
+    samples: list[dict[str, float]], latencies: list[float], model_ms: list[float]
+) -> dict[str, Any]:
     settled = [s for s in samples if s["t_s"] >= WARMUP_S] or samples
     rss = np.array([s["rss_mb"] for s in settled])
     t = np.array([s["t_s"] for s in settled])

@@ -94,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
     )
     if not args.no_verify:
         diffs = verify_onnx(model, info.path)
-        worst = max(diffs, key=diffs.get)
+        worst = max(diffs, key=lambda name: diffs[name])
         print(f"onnxruntime vs PyTorch: max |diff| {diffs[worst]:.2e} ({worst})")
         if diffs[worst] > VERIFY_TOLERANCE:
             raise ExportError(

@@ -104,8 +104,8 @@ def run(args: argparse.Namespace) -> int:
     model, metrics = train_genhmr(
         train, val, tokenizer, cfg, settings, RestSkeleton.from_body_model(body.body)
     )
-    metrics = {**metrics, "body_model": body.description, "train_frames": len(train), "val_frames": len(val)}
-    save_genhmr(args.out, tokenizer.cpu(), model.cpu(), metrics)
-    print(json.dumps(metrics, indent=2))
+    report = {**metrics, "body_model": body.description, "train_frames": len(train), "val_frames": len(val)}
+    save_genhmr(args.out, tokenizer.cpu(), model.cpu(), report)
+    print(json.dumps(report, indent=2))
     print(f"wrote {args.out}")
     return 0

@@ -88,9 +88,9 @@ def run(args: argparse.Namespace) -> int:
         device=args.device,
     )
     tokenizer, metrics = train_tokenizer(train, val, cfg, settings, skeleton)
-    metrics = {**metrics, "body_model": body.description, "train_frames": len(train), "val_frames": len(val)}
-    save_tokenizer(args.out, tokenizer.cpu(), metrics)
-    print(json.dumps(metrics, indent=2))
+    report = {**metrics, "body_model": body.description, "train_frames": len(train), "val_frames": len(val)}
+    save_tokenizer(args.out, tokenizer.cpu(), report)
+    print(json.dumps(report, indent=2))
     print(
         f"reconstruction error on held-out motions: {metrics['mpjpe_mm']:.1f} mm MPJPE, "
         f"{metrics['rotation_error_deg']:.2f} deg per joint ({body.description})"

@@ -24,6 +24,7 @@ from tqdm import tqdm
 from fasthmr_ros.config import DecoderConfig, GenHMRConfig, MergingConfig, PipelineConfig, TrackerConfig
 from fasthmr_ros.evaluation import metrics
 from fasthmr_ros.models.body_model import BodyModel
+from fasthmr_ros.models.hmr import HMR
 from fasthmr_ros.models.rotation import rot6d_to_rotmat
 from fasthmr_ros.pipeline.core import Pipeline, build_pipeline
 from fasthmr_ros.pipeline.detection import Detection
@@ -152,7 +153,7 @@ def _body(
     return np.concatenate(joints), np.concatenate(verts)
 
 
-def mean_pose_of(model: torch.nn.Module) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def mean_pose_of(model: HMR) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The mean pose and shape a model's head regresses around (its training set's means):
     (3, 3) global orientation, (23, 3, 3) body pose, (B,) betas."""
     head = model.smpl_head

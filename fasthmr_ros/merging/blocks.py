@@ -9,19 +9,47 @@ attention logits.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import replace
+from typing import Protocol
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from fasthmr_ros.merging.schedule import TokenSchedule
 from fasthmr_ros.merging.tome import TokenState, merge_step, proportional_attention_bias
 
 
+class MergeableAttention(Protocol):
+    """What the merged forward reads of a block's attention (`models.vit.Attention`)."""
+
+    @property
+    def scale(self) -> float: ...
+
+    @property
+    def proj(self) -> Callable[[torch.Tensor], torch.Tensor]: ...
+
+    def qkv_heads(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]: ...
+
+
+class MergeableBlock(Protocol):
+    """What the merged forward reads of a pre-norm block (`models.vit.Block`)."""
+
+    @property
+    def norm1(self) -> Callable[[torch.Tensor], torch.Tensor]: ...
+
+    @property
+    def attn(self) -> MergeableAttention: ...
+
+    @property
+    def norm2(self) -> Callable[[torch.Tensor], torch.Tensor]: ...
+
+    @property
+    def mlp(self) -> Callable[[torch.Tensor], torch.Tensor]: ...
+
+
 def attention_with_keys(
-    attn: nn.Module, x: torch.Tensor, size: torch.Tensor
+    attn: MergeableAttention, x: torch.Tensor, size: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """The block's multi-head self-attention plus log(size) on the logits (proportional attention).
 
@@ -34,7 +62,7 @@ def attention_with_keys(
     return attn.proj(out.transpose(1, 2).reshape(B, N, C)), k.mean(dim=1)
 
 
-def merging_block_forward(block: nn.Module, state: TokenState, r: int) -> TokenState:
+def merging_block_forward(block: MergeableBlock, state: TokenState, r: int) -> TokenState:
     """x + attn(norm1 x) with log(size) logits, merge r tokens, then + mlp(norm2 x)."""
     attn_out, keys = attention_with_keys(block.attn, block.norm1(state.x), state.size)
     state = merge_step(replace(state, x=state.x + attn_out), keys, r)
@@ -42,7 +70,7 @@ def merging_block_forward(block: nn.Module, state: TokenState, r: int) -> TokenS
 
 
 def run_blocks(
-    blocks: Sequence[nn.Module],
+    blocks: Iterable[MergeableBlock],
     x: torch.Tensor,
     schedule: TokenSchedule,
     person_mask: torch.Tensor | None = None,

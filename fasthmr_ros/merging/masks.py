@@ -117,7 +117,7 @@ def silhouette_to_crop(
     crop_uv = _to_crop_points(uv, image_to_crop)
     tris = np.asarray(faces, dtype=np.int64)
     tris = tris[in_front[tris].all(axis=1)]
-    out = np.zeros((crop_size, crop_size), np.float32)
+    out: np.ndarray = np.zeros((crop_size, crop_size), np.float32)
     if len(tris):
         cv2.fillPoly(out, list(_fixed_point(crop_uv[tris])), 1.0, shift=_SUBPIXEL_BITS)
     if dilate_px > 0:

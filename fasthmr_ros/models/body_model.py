@@ -99,6 +99,9 @@ class BodyOutput:
 class BodyModel(nn.Module):
     """SMPL with rotation-matrix input, returning HMR 2.0's joint set when it can."""
 
+    faces_tensor: torch.Tensor  # buffers, registered in __init__
+    j19_regressor: torch.Tensor | None
+
     def __init__(self, smpl_path: str | Path, j19_path: str | Path | None = None, num_betas: int = 10):
         super().__init__()
         data = read_smpl_pkl(smpl_path)

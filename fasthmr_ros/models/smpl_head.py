@@ -94,7 +94,9 @@ class CrossAttnTransformer(nn.Module):
     def forward(
         self, x: torch.Tensor, context: torch.Tensor, context_bias: torch.Tensor | None
     ) -> torch.Tensor:
-        for self_attn, cross_attn, ff in self.layers:
+        for layer in self.layers:
+            assert isinstance(layer, nn.ModuleList)  # (self-attention, cross-attention, feed-forward)
+            self_attn, cross_attn, ff = layer
             x = self_attn(x) + x
             x = cross_attn(x, context=context, context_bias=context_bias) + x
             x = ff(x) + x
@@ -117,6 +119,10 @@ class TransformerDecoder(nn.Module):
 
 class SMPLHead(nn.Module):
     """Image tokens (B, N, C) -> SMPL rotations, betas, crop camera (one IEF iteration)."""
+
+    init_body_pose: torch.Tensor  # buffers, registered in __init__
+    init_betas: torch.Tensor
+    init_cam: torch.Tensor
 
     def __init__(self, cfg: HeadConfig, context_dim: int) -> None:
         super().__init__()

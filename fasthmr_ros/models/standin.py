@@ -210,12 +210,12 @@ def _tube_mesh(tube: _Tube) -> tuple[np.ndarray, np.ndarray]:
     S, R = tube.segments, tube.rings
     idx = 1 + np.arange(R * S).reshape(R, S)
     nxt = np.roll(idx, -1, axis=1)
-    faces = [np.stack([np.zeros(S, int), nxt[0], idx[0]], 1)]
+    bands = [np.stack([np.zeros(S, int), nxt[0], idx[0]], 1)]
     for r in range(R - 1):
-        faces.append(np.stack([idx[r], nxt[r], nxt[r + 1]], 1))
-        faces.append(np.stack([idx[r], nxt[r + 1], idx[r + 1]], 1))
-    faces.append(np.stack([np.full(S, R * S + 1), idx[-1], nxt[-1]], 1))
-    faces = np.concatenate(faces)
+        bands.append(np.stack([idx[r], nxt[r], nxt[r + 1]], 1))
+        bands.append(np.stack([idx[r], nxt[r + 1], idx[r + 1]], 1))
+    bands.append(np.stack([np.full(S, R * S + 1), idx[-1], nxt[-1]], 1))
+    faces = np.concatenate(bands)
     if _signed_volume(verts, faces) < 0:
         faces = faces[:, ::-1]
     return verts, faces
@@ -235,7 +235,7 @@ def _bridge(verts: np.ndarray, faces: np.ndarray, fa: int, fb: int) -> np.ndarra
     a, b = faces[fa], faces[fb]
     best, best_cost = 0, np.inf
     for c in range(3):
-        cost = sum(np.linalg.norm(verts[a[(i + 1) % 3]] - verts[b[(c - i) % 3]]) for i in range(3))
+        cost = sum(float(np.linalg.norm(verts[a[(i + 1) % 3]] - verts[b[(c - i) % 3]])) for i in range(3))
         if cost < best_cost:
             best, best_cost = c, cost
     new = []
@@ -250,15 +250,15 @@ def _bridge(verts: np.ndarray, faces: np.ndarray, fa: int, fb: int) -> np.ndarra
 
 def _build_mesh() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(6890,3) vertices, (13776,3) faces, (6890,) part index of each vertex."""
-    verts, faces, part = [], [], []
+    tube_verts, tube_faces, tube_part = [], [], []
     n = 0
     for k, tube in enumerate(_TUBES):
         v, f = _tube_mesh(tube)
-        verts.append(v)
-        faces.append(f + n)
-        part.append(np.full(len(v), k))
+        tube_verts.append(v)
+        tube_faces.append(f + n)
+        tube_part.append(np.full(len(v), k))
         n += len(v)
-    verts, faces, part = np.concatenate(verts), np.concatenate(faces), np.concatenate(part)
+    verts, faces, part = np.concatenate(tube_verts), np.concatenate(tube_faces), np.concatenate(tube_part)
     if len(verts) != NUM_VERTICES:
         raise AssertionError(f"stand-in has {len(verts)} vertices, expected {NUM_VERTICES}")
     for child, (parent, child_anchor, parent_anchor) in _BRIDGES.items():

@@ -7,6 +7,8 @@ attention and MLP, which is why attention and MLP are separate submodules here.
 
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -120,6 +122,10 @@ class ViT(nn.Module):
         grid = self.grid_size
         self.token_schedule = schedule.validate(grid[0] * grid[1], len(self.blocks))
 
+    def block_list(self) -> list[Block]:
+        """The blocks as what they are (a ModuleList hands them out as plain `nn.Module`s)."""
+        return [cast(Block, block) for block in self.blocks]
+
     @property
     def grid_size(self) -> tuple[int, int]:
         c = self.cfg
@@ -149,5 +155,5 @@ class ViT(nn.Module):
             for blk in self.blocks:
                 x = blk(x)
             return self.last_norm(x), None
-        state = run_blocks(self.blocks, x, self.token_schedule, person_mask)
+        state = run_blocks(self.block_list(), x, self.token_schedule, person_mask)
         return self.last_norm(state.x), state.size

@@ -38,7 +38,7 @@ from fasthmr_ros.pipeline.detection import (
 )
 from fasthmr_ros.pipeline.estimator import MeshEstimator
 from fasthmr_ros.pipeline.result import CameraIntrinsics, FrameResult, PersonResult
-from fasthmr_ros.pipeline.tracking import Track, Tracker
+from fasthmr_ros.pipeline.tracking import TrackedDetection, Tracker
 from fasthmr_ros.pipeline.yolo import YoloOnnxDetector, attach_keypoints
 
 # Stage names in FrameResult.timings_ms; they do not overlap, so their sum is the frame's cost.
@@ -78,7 +78,7 @@ class StartedFrame:
     width: int
     height: int
     clock: _Stopwatch
-    tracked: list[Track]  # best first, at most max_persons
+    tracked: list[TrackedDetection]  # best first, at most max_persons
     crops: CropBatch | None = None  # None when nobody is tracked
     to_crop: np.ndarray | None = None  # (P, 2, 3) image -> crop affine maps
     model_kwargs: dict[str, torch.Tensor] = field(default_factory=dict)  # e.g. person_mask (P, N)
@@ -128,8 +128,9 @@ class Pipeline:
         self.merging = merging
         # The pipeline's setting is authoritative: None switches merging off on a shared model.
         schedule = estimator.model.set_token_merging(merging)
-        self._mask_tokens = merging is not None and schedule.active and merging.mask_source != "none"
-        self._needs_silhouette = self._mask_tokens and merging.mask_source in ("auto", "silhouette")
+        mask_source = merging.mask_source if merging is not None and schedule.active else "none"
+        self._mask_tokens = mask_source != "none"
+        self._needs_silhouette = mask_source in ("auto", "silhouette")
         self.set_output_vertices(cfg.output_vertices)
         # What `build_pipeline` loaded, for front ends to report (and warn about the embedded default).
         self.model_description = "given"

@@ -70,7 +70,8 @@ class MeshEstimator:
         sizes = [len(b) for b in batches]
         crops = torch.cat([b.crops for b in batches])
         infos = [self._bbox_info(b, c) for b, c in zip(batches, cameras, strict=True)]
-        info = None if infos[0] is None else torch.cat(infos)  # type: ignore[arg-type]
+        present = [i for i in infos if i is not None]  # all or none: the model decides
+        info = torch.cat(present) if present else None
         keys = set(model_kwargs[0])
         if any(set(k) != keys for k in model_kwargs):
             raise ValueError("every image of a batched forward must bring the same model inputs")

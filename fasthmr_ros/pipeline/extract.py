@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -44,7 +45,7 @@ def _rotations(path: Path, name: str, value: np.ndarray, joints: int, count: int
     )
 
 
-def read_labels(path: str | Path) -> dict:
+def read_labels(path: str | Path) -> dict[str, Any]:
     """Read and check one labels npz; returns absolute image paths and rotation matrices."""
     path = Path(path)
     try:

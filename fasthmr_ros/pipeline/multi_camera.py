@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 
 from fasthmr_ros.errors import FastHMRError
 from fasthmr_ros.pipeline.core import Pipeline, StartedFrame
@@ -57,15 +58,16 @@ def process_cameras(
             )
         except Exception as exc:  # one camera's bad frame never costs the others theirs
             results[i] = exc
-    with_crops = [i for i, s in started.items() if s.crops is not None]
-    outputs: dict[int, dict] = {}
+    crops = {i: s.crops for i, s in started.items() if s.crops is not None}
+    with_crops = list(crops)
+    outputs: dict[int, dict[str, torch.Tensor]] = {}
     if with_crops:
         batch = [started[i] for i in with_crops]
         clock = batch[0].clock
         try:
             with clock.stage("model"):
                 split = estimator.infer_many(
-                    [s.crops for s in batch],  # type: ignore[misc]
+                    list(crops.values()),
                     [s.camera for s in batch],
                     [s.model_kwargs for s in batch],
                 )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from typing import overload
 
 import numpy as np
 import torch
@@ -68,9 +69,19 @@ class Runner(ABC):
     def _run(self, inputs: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """One batch (exactly `io.batch` rows when fixed) of float32 CPU or device tensors."""
 
+    @overload
+    def __call__(
+        self, crops: torch.Tensor, bbox_info: Array | None = None, person_mask: Array | None = None
+    ) -> dict[str, torch.Tensor]: ...
+
+    @overload
+    def __call__(
+        self, crops: np.ndarray, bbox_info: Array | None = None, person_mask: Array | None = None
+    ) -> dict[str, np.ndarray]: ...
+
     def __call__(
         self, crops: Array, bbox_info: Array | None = None, person_mask: Array | None = None
-    ) -> dict[str, Array]:
+    ) -> dict[str, torch.Tensor] | dict[str, np.ndarray]:
         """Same argument order as `HMR.forward`, so a runner can stand in for the model.
 
         crops (B, 3, 256, 256) normalised; bbox_info (B, 3) for CameraHMR heads; person_mask (B, N)

@@ -161,7 +161,7 @@ def export_onnx(
         raw = Path(tmp) / "raw.onnx"
         with torch.no_grad(), warnings.catch_warnings():
             # Trace-time constants (token counts, schedule) are intended: shapes are fixed per schedule.
-            warnings.simplefilter("ignore", torch.jit.TracerWarning)
+            warnings.simplefilter("ignore", torch.jit.TracerWarning)  # type: ignore[attr-defined]
             warnings.simplefilter("ignore", DeprecationWarning)
             warnings.filterwarnings("ignore", message="Constant folding", category=UserWarning)
             torch.onnx.export(

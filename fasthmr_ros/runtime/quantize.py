@@ -13,11 +13,14 @@ import copy
 import logging
 import warnings
 from pathlib import Path
+from typing import TypeVar
 
 import torch
 from torch import nn
 
 from fasthmr_ros.runtime.interface import BackendError
+
+ModuleT = TypeVar("ModuleT", bound=nn.Module)
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +53,7 @@ def int8_onnx(onnx_path: str | Path) -> Path:
     return target
 
 
-def int8_linears(model: nn.Module) -> nn.Module:
+def int8_linears(model: ModuleT) -> ModuleT:
     """A copy of `model` whose Linear layers hold per-channel int8 weights (torch's dynamic quantizer).
 
     The copy shares nothing with `model`; everything but the Linear layers stays fp32.

@@ -271,8 +271,11 @@ def build_engine(
         raise BackendError(
             f"{onnx_path} was exported with fixed batch {io.batch}; build with --batch {io.batch}"
         )
-    if precision == "int8" and int8_calibration is None:
-        raise BackendError("an INT8 engine needs calibration crops (--int8-calib CROPS.npz)")
+    crops = None
+    if precision == "int8":
+        if int8_calibration is None:
+            raise BackendError("an INT8 engine needs calibration crops (--int8-calib CROPS.npz)")
+        crops = load_calibration_crops(int8_calibration)
     version = version_tuple(trt.__version__)
     if precision == "bf16" and version < BF16_VERSION:
         raise BackendError(f"bf16 engines need TensorRT 9 or newer (this is {trt.__version__}); use fp16")
@@ -306,9 +309,8 @@ def build_engine(
             profile.set_shape(tensor.name, (1, *shape[1:]), shape, shape)
     if io.batch is None:
         config.add_optimization_profile(profile)
-    if precision == "int8":
+    if crops is not None:
         config.set_flag(trt.BuilderFlag.INT8)
-        crops = load_calibration_crops(int8_calibration)
         if io.batch is None:
             config.set_calibration_profile(profile)
         calib_cache = Path(out_path).with_suffix(".calib")

@@ -216,7 +216,7 @@ def draw_skeleton(
     """Bones and joints (J,2 pixels) drawn on a copy of `image`; non-finite joints are skipped."""
     out = image.copy()
     pts = np.asarray(joints2d, dtype=np.float64)
-    finite = np.isfinite(pts).all(axis=1)
+    finite = np.asarray(np.isfinite(pts).all(axis=1))  # (J,) bool
     for a, b in edges:
         if a < len(pts) and b < len(pts) and finite[a] and finite[b]:
             pa, pb = np.round(pts[a]).astype(int), np.round(pts[b]).astype(int)

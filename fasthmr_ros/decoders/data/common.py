@@ -45,5 +45,5 @@ def atomic_savez(path: Path, **arrays: np.ndarray) -> None:
     """Write via a temporary file and rename: a crash mid-write never leaves a truncated npz."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".partial.npz")
-    np.savez(tmp, **arrays)
+    np.savez(tmp, allow_pickle=False, **arrays)
     os.replace(tmp, path)

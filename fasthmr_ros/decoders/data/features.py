@@ -78,23 +78,30 @@ def read_feature_sequence(path: str | Path, load_image_tokens: bool = False) -> 
         count = int(data["head_token"].shape[0])
         if count < 1:
             raise InputError(f"{path}: empty sequence")
-        values: dict[str, np.ndarray | None] = {}
+        required: dict[str, np.ndarray] = {}
         for key, shape in _REQUIRED_SHAPES.items():
-            required = np.asarray(data[key], dtype=np.float32)
-            _check_shape(path, key, required, shape, count)
-            values[key] = required
+            required[key] = np.asarray(data[key], dtype=np.float32)
+            _check_shape(path, key, required[key], shape, count)
+        optional: dict[str, np.ndarray | None] = {}
         for key, shape in _OPTIONAL_SHAPES.items():
             if key not in data.files or (key == "image_tokens" and not load_image_tokens):
-                values[key] = None
+                optional[key] = None
                 continue
             dtype = np.float16 if key == "image_tokens" else np.float32
-            optional = np.asarray(data[key], dtype=dtype)
-            _check_shape(path, key, optional, shape, count)
-            values[key] = optional
+            array = np.asarray(data[key], dtype=dtype)
+            _check_shape(path, key, array, shape, count)
+            optional[key] = array
         fps = float(data["fps"])
     if fps <= 0 or not np.isfinite(fps):
         raise InputError(f"{path}: fps {fps} is not positive")
-    return FeatureSequence(**values, fps=fps, name=path.stem)  # type: ignore[arg-type]
+    return FeatureSequence(
+        **required,
+        fps=fps,
+        name=path.stem,
+        image_tokens=optional["image_tokens"],
+        joints3d=optional["joints3d"],
+        keypoints2d=optional["keypoints2d"],
+    )
 
 
 def write_feature_sequence(path: str | Path, seq: FeatureSequence) -> None:

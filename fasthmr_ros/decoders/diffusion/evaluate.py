@@ -93,7 +93,10 @@ def joints_mm(body_model: BodyModel, rotations: np.ndarray, betas: np.ndarray) -
 def metrics(pred: np.ndarray, gt: np.ndarray) -> Metrics:
     """Joints (T, J, 3) in mm -> MPJPE and acceleration error (second differences)."""
     mpjpe = np.linalg.norm(pred - gt, axis=-1).mean()
-    accel = lambda x: x[2:] - 2 * x[1:-1] + x[:-2]  # noqa: E731
+
+    def accel(x: np.ndarray) -> np.ndarray:
+        return x[2:] - 2 * x[1:-1] + x[:-2]
+
     accel_err = np.linalg.norm(accel(pred) - accel(gt), axis=-1).mean()
     return Metrics(float(mpjpe), float(accel_err))
 

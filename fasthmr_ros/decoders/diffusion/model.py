@@ -60,7 +60,7 @@ def save_checkpoint(
     modules: dict[str, nn.Module],
     step: int,
     optimizer: torch.optim.Optimizer | None = None,
-    extra: dict | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> None:
     """Write atomically: an interrupted save never destroys the previous checkpoint."""
     path = Path(path)
@@ -80,7 +80,7 @@ def save_checkpoint(
 
 def load_checkpoint(
     path: str | Path, kind: str | tuple[str, ...], map_location: str | torch.device = "cpu"
-) -> dict:
+) -> dict[str, Any]:
     """Read one of our checkpoints (plain tensors and dicts: weights_only loading is safe)."""
     path = Path(path)
     kinds = (kind,) if isinstance(kind, str) else kind
@@ -97,7 +97,7 @@ def load_checkpoint(
     return payload
 
 
-def load_vae(path: str | Path, map_location: str | torch.device = "cpu") -> tuple[MotionVAE, dict]:
+def load_vae(path: str | Path, map_location: str | torch.device = "cpu") -> tuple[MotionVAE, dict[str, Any]]:
     payload = load_checkpoint(path, (KIND_VAE, KIND_DECODER), map_location)
     vae = MotionVAE(payload["config"])
     _load_state(vae, payload["state"]["vae"], path)
@@ -106,7 +106,7 @@ def load_vae(path: str | Path, map_location: str | torch.device = "cpu") -> tupl
 
 def load_diffusion_model(
     path: str | Path, map_location: str | torch.device = "cpu"
-) -> tuple[DiffusionModel, dict]:
+) -> tuple[DiffusionModel, dict[str, Any]]:
     payload = load_checkpoint(path, KIND_DECODER, map_location)
     model = DiffusionModel(payload["config"])
     _load_state(model.vae, payload["state"]["vae"], path)
@@ -114,7 +114,7 @@ def load_diffusion_model(
     return model, payload
 
 
-def _load_state(module: nn.Module, state: dict, path: str | Path) -> None:
+def _load_state(module: nn.Module, state: dict[str, Any], path: str | Path) -> None:
     try:
         module.load_state_dict(state)
     except RuntimeError as exc:

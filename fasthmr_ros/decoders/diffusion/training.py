@@ -12,6 +12,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -122,7 +123,7 @@ class WindowSampler:
         return motion, (torch.as_tensor(np.stack(feats), dtype=torch.float32) if feats else None)
 
 
-def _resume_or_none(out: Path, resume: bool, kind: str) -> dict | None:
+def _resume_or_none(out: Path, resume: bool, kind: str) -> dict[str, Any] | None:
     if resume and out.is_file():
         payload = load_checkpoint(out, kind)
         log.info("resuming %s from step %d", out, payload["step"])
@@ -231,7 +232,8 @@ def train_denoiser(
     )
     for step in bar:
         motion, features = sampler.sample(settings.batch_size)
-        motion, features = motion.to(settings.device), features.to(settings.device)  # type: ignore[union-attr]
+        assert features is not None  # the sampler was given every sequence's head tokens
+        motion, features = motion.to(settings.device), features.to(settings.device)
         with torch.no_grad():
             x0 = model.latent_target(motion)
         t = torch.randint(0, schedule.timesteps, (x0.shape[0],), device=settings.device)

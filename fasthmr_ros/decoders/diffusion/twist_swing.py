@@ -163,8 +163,8 @@ def inverse_kinematics(points: torch.Tensor, twist: torch.Tensor, rest: torch.Te
     """
     offsets = bone_offsets(rest).to(points.dtype)
     twist = twist / twist.norm(dim=-1, keepdim=True).clamp_min(1e-8)
-    local: list[torch.Tensor | None] = [None] * NUM_JOINTS
-    glob: list[torch.Tensor | None] = [None] * NUM_JOINTS
+    local: list[torch.Tensor] = []  # joint j's rotation at index j (parents come first)
+    glob: list[torch.Tensor] = []
     for j in range(NUM_JOINTS):
         parent_rot = glob[SMPL_PARENTS[j]] if j > 0 else None
         if j in MULTI_CHILD:
@@ -182,6 +182,6 @@ def inverse_kinematics(points: torch.Tensor, twist: torch.Tensor, rest: torch.Te
             rot = swing_rotation(axis, _unit(bone)) @ axis_rotation(
                 axis, twist[:, j - 1, 0], twist[:, j - 1, 1]
             )
-        local[j] = rot
-        glob[j] = rot if parent_rot is None else parent_rot @ rot
-    return torch.stack(local, dim=1)  # type: ignore[arg-type]
+        local.append(rot)
+        glob.append(rot if parent_rot is None else parent_rot @ rot)
+    return torch.stack(local, dim=1)

@@ -48,7 +48,14 @@ class RefinementResult:
 class _Objective:
     """The refinement loss for one batch, with everything that stays fixed precomputed."""
 
-    def __init__(self, body_model: BodyModel, betas, pred_cam, keypoints2d, cfg: GenHMRRefinementConfig):
+    def __init__(
+        self,
+        body_model: BodyModel,
+        betas: torch.Tensor,
+        pred_cam: torch.Tensor,
+        keypoints2d: torch.Tensor,
+        cfg: GenHMRRefinementConfig,
+    ) -> None:
         check_coco17(keypoints2d)
         self.body_model, self.cfg = body_model, cfg
         self.betas, self.pred_cam = betas.float(), pred_cam.float()
@@ -88,9 +95,23 @@ def refine(
     Runs with autograd on even when called under `no_grad`/`inference_mode` (callers often are).
     """
     with torch.inference_mode(False), torch.enable_grad():
-        args = (indices, image_tokens, head_token, betas, pred_cam, keypoints2d)
-        plain = [a.clone() if a is not None and a.is_inference() else a for a in args]
-        return _refine(model, tokenizer, body_model, *plain, cfg)
+        return _refine(
+            model,
+            tokenizer,
+            body_model,
+            _autograd_ready(indices),
+            _autograd_ready(image_tokens),
+            None if head_token is None else _autograd_ready(head_token),
+            _autograd_ready(betas),
+            _autograd_ready(pred_cam),
+            _autograd_ready(keypoints2d),
+            cfg,
+        )
+
+
+def _autograd_ready(t: torch.Tensor) -> torch.Tensor:
+    """A tensor autograd may record: inference tensors cannot take part in a backward pass."""
+    return t.clone() if t.is_inference() else t
 
 
 def _refine(
@@ -145,6 +166,7 @@ def _refine(
         loss.sum().backward(inputs=[embeddings])  # no gradients into the frozen weights
         optimiser.step()
         steps_done += 1
+    assert orient0 is not None and best_orient is not None and best_body is not None  # ran once at least
     with torch.no_grad():
         before = objective.reprojection_px(orient0, body0)
         after = objective.reprojection_px(best_orient, best_body)

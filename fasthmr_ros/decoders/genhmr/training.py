@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -212,7 +213,7 @@ def train_genhmr(
     return model, metrics
 
 
-def _warmup_cosine(total: int, warmup_fraction: float = 0.05):
+def _warmup_cosine(total: int, warmup_fraction: float = 0.05) -> Callable[[int], float]:
     warmup = max(1, int(total * warmup_fraction))
 
     def factor(step: int) -> float:
@@ -228,24 +229,25 @@ def frames_from_sequences(sequences: list[FeatureSequence]) -> FrameSet:
 
     The masked transformer is a per-frame model, so sequence boundaries do not matter here.
     """
-    missing = [s.name or str(i) for i, s in enumerate(sequences) if s.image_tokens is None]
-    if missing:
+    image_tokens = [s.image_tokens for s in sequences if s.image_tokens is not None]
+    if len(image_tokens) < len(sequences):
+        missing = [s.name or str(i) for i, s in enumerate(sequences) if s.image_tokens is None]
         raise InputError(
             f"GenHMR trains on backbone image tokens, which these sequences lack: {missing[:5]}"
             f"{' ...' if len(missing) > 5 else ''}; write them with image tokens (fasthmr extract-features)"
         )
-    widths = {s.image_tokens.shape[1:] for s in sequences}
+    widths = {t.shape[1:] for t in image_tokens}
     if len(widths) != 1:
         raise InputError(f"all sequences need the same image-token shape (N, C); found {sorted(widths)}")
 
-    def cat(get, dtype=torch.float32):
-        return torch.cat([torch.as_tensor(get(s)).to(dtype) for s in sequences])
+    def cat(arrays: list[np.ndarray], dtype: torch.dtype = torch.float32) -> torch.Tensor:
+        return torch.cat([torch.as_tensor(a).to(dtype) for a in arrays])
 
     return FrameSet(
-        image_tokens=cat(lambda s: s.image_tokens, torch.float16),
-        head_token=cat(lambda s: s.head_token),
-        global_orient=cat(lambda s: s.global_orient)[:, None],
-        body_pose=cat(lambda s: s.body_pose),
+        image_tokens=cat(image_tokens, torch.float16),
+        head_token=cat([s.head_token for s in sequences]),
+        global_orient=cat([s.global_orient for s in sequences])[:, None],
+        body_pose=cat([s.body_pose for s in sequences]),
     )
 
 

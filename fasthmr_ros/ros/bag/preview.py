@@ -26,13 +26,13 @@ def track_bgr(track_id: int) -> tuple[int, int, int]:
 def overlay_frame(rgb: np.ndarray, frame: FrameResult, faces: np.ndarray | None) -> np.ndarray:
     """BGR image with every person's mesh (when vertices exist), skeleton and labelled box."""
     canvas = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
-    with_mesh = [p for p in frame.persons if p.vertices is not None and faces is not None]
-    if with_mesh:
+    with_mesh = [(p.track_id, p.vertices) for p in frame.persons if p.vertices is not None]
+    if with_mesh and faces is not None:
         canvas = render_meshes(
             canvas,
-            [(p.vertices, faces) for p in with_mesh],
+            [(vertices, faces) for _, vertices in with_mesh],
             frame.camera.matrix(),
-            colors=[track_bgr(p.track_id) for p in with_mesh],
+            colors=[track_bgr(track_id) for track_id, _ in with_mesh],
         )
     for p in frame.persons:
         canvas = draw_skeleton(canvas, p.joints2d, edges_for(p.joint_set), color=track_bgr(p.track_id))
@@ -60,6 +60,7 @@ class PreviewVideo:
 
     def add(self, rgb: np.ndarray | None, frame: FrameResult | None, skip_reason: str | None) -> None:
         """One input image: its overlay, or the raw image labelled with why it was skipped."""
+        canvas: np.ndarray
         if rgb is None:
             if self._size is None:
                 return  # nothing decodable yet to size a blank frame on
@@ -85,7 +86,7 @@ class PreviewVideo:
         if self._writer is None:
             self._size = (bgr.shape[1], bgr.shape[0])
             self._writer = cv2.VideoWriter(
-                str(self.path), cv2.VideoWriter_fourcc(*"mp4v"), self.fps, self._size
+                str(self.path), cv2.VideoWriter.fourcc(*"mp4v"), self.fps, self._size
             )
             if not self._writer.isOpened():
                 raise FastHMRError(f"OpenCV cannot write an MP4 video to {self.path}")

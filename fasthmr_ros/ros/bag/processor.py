@@ -21,11 +21,12 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
 import numpy as np
 from rosbags.interfaces import (
     Connection,
+    ConnectionExtRosbag2,
     Qos,
     QosDurability,
     QosHistory,
@@ -64,7 +65,7 @@ from fasthmr_ros.ros.tf_buffer import TfBuffer, express_in
 log = logging.getLogger(__name__)
 
 STORAGES = {"mcap": StoragePlugin.MCAP, "sqlite3": StoragePlugin.SQLITE3}
-BAG_VERSION = 9
+BAG_VERSION: Final = 9
 
 TF_TOPICS = {"/tf": False, "/tf_static": True}  # topic -> static
 BODY_FRAME_PREFIX = "body_"  # REP-155's TF frame names
@@ -209,7 +210,7 @@ class BagProcessor:
         items = []
         for conn, _, raw in reader.messages([c for c in reader.connections if c.topic == topic]):
             try:
-                msg = self.typestore.deserialize_cdr(raw, conn.msgtype)
+                msg: Any = self.typestore.deserialize_cdr(raw, conn.msgtype)
             except Exception:  # a corrupt record: counted, never fatal
                 self.summary.unreadable[topic] += 1
                 continue
@@ -271,6 +272,7 @@ class BagProcessor:
                 if definition is None:
                     self.summary.not_copied[conn.topic] = f"no message definition for {conn.msgtype}"
                     continue
+                assert isinstance(conn.ext, ConnectionExtRosbag2)  # what a rosbag2 Reader yields
                 made[key] = writer.add_connection(
                     conn.topic,
                     conn.msgtype,
@@ -320,7 +322,7 @@ class BagProcessor:
 
     def _frame_outputs(
         self, conn: Connection, raw: bytes, cam: _BagCamera, detections: StampIndex | None
-    ) -> Iterator[tuple[str, str, bytes]]:
+    ) -> Iterator[tuple[str, str, bytes | memoryview]]:
         """Process one image record; yields (output topic, type, CDR) or records one skip."""
         self.summary.frames_in += 1
         try:
@@ -357,7 +359,7 @@ class BagProcessor:
 
     def _hri_outputs(
         self, frame: FrameResult, image_frame_id: str, camera: str
-    ) -> Iterator[tuple[str, str, bytes]]:
+    ) -> Iterator[tuple[str, str, bytes | memoryview]]:
         """ROS4HRI: the tracked ids, per-body roi / skeleton2d / joint_states, body_<id> on /tf.
         With several cameras the tracked list holds the bodies of this camera's frame."""
         ids = [body_id(p.track_id, camera) for p in frame.persons]
@@ -377,7 +379,7 @@ class BagProcessor:
         self, conn: Connection, raw: bytes, cam: _BagCamera, detections: StampIndex | None
     ) -> tuple[FrameResult, np.ndarray]:
         try:
-            image_msg = self.typestore.deserialize_cdr(raw, conn.msgtype)
+            image_msg: Any = self.typestore.deserialize_cdr(raw, conn.msgtype)
             stamp = builders.time_to_ns(image_msg.header.stamp)
             frame_id = image_msg.header.frame_id
         except Exception as exc:  # foreign bytes: any parse failure is this record's problem only

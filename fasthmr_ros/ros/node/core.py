@@ -372,7 +372,8 @@ class NodeCore:
                 decode=frame.decode,
             )
         except FrameSkipError as skip:
-            return self._reject(skip.reason, skip.detail, skip.expected)
+            self._reject(skip.reason, skip.detail, skip.expected)
+            return None
         if inputs.default_intrinsics:
             with self._cond:
                 self._default_intrinsics += 1

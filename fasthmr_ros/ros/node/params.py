@@ -42,7 +42,9 @@ def check_value(name: str, value: Any) -> Any:
         value = float(value)
     if type(value) is not kind:
         raise ParameterError(f"{name} must be a {kind.__name__}, got {value!r}")
-    if (spec.low is not None and value < spec.low) or (spec.high is not None and value > spec.high):
+    if isinstance(value, (int, float)) and (
+        (spec.low is not None and value < spec.low) or (spec.high is not None and value > spec.high)
+    ):
         raise ParameterError(f"{name}={value} is outside [{spec.low}, {spec.high}]")
     if spec.choices and value not in spec.choices:
         raise ParameterError(f"{name}={value!r} is not one of {spec.choices}")

@@ -51,7 +51,9 @@ def dds_qos(qos: QosProfile, type_hash: str) -> Qos:
 
 
 class DdsPublisher(Publisher):
-    def __init__(self, transport: DdsTransport, topic: str, msgtype: str, writer: DataWriter, struct: type):
+    def __init__(
+        self, transport: DdsTransport, topic: str, msgtype: str, writer: DataWriter[Any], struct: type
+    ):
         self.topic, self.msgtype = topic, msgtype
         self._transport, self._writer, self._struct = transport, writer, struct
 
@@ -59,7 +61,7 @@ class DdsPublisher(Publisher):
         if isinstance(msg, (bytes, bytearray, memoryview)):
             self.publish_cdr(bytes(msg))
         else:
-            self.publish_cdr(self._transport.typestore.serialize_cdr(msg, self.msgtype))
+            self.publish_cdr(bytes(self._transport.typestore.serialize_cdr(msg, self.msgtype)))
 
     def publish_cdr(self, cdr: bytes) -> None:
         self._writer.write(outgoing(self._struct, bytes(cdr)))
@@ -84,7 +86,7 @@ class DdsTransport(Transport):
         self.typestore = get_typestore(store)
         self._types = TypeFactory(self.typestore)
         self._participant = DomainParticipant(domain_id)
-        self._topics: dict[str, Topic] = {}
+        self._topics: dict[str, Topic[Any]] = {}
         self._endpoints: list[LocalEndpoint] = []
         self._lock = threading.Lock()
         self._closed = False
@@ -116,7 +118,7 @@ class DdsTransport(Transport):
         with self._lock:
             self._endpoints.append(endpoint)
 
-    def _topic(self, ros_topic: str, msgtype: str) -> tuple[Topic, type]:
+    def _topic(self, ros_topic: str, msgtype: str) -> tuple[Topic[Any], type]:
         struct = self._types.struct(msgtype)
         with self._lock:
             if ros_topic not in self._topics:
@@ -144,9 +146,9 @@ class DdsTransport(Transport):
     def _reader(self, name: str, msgtype: str, qos: QosProfile, on_cdr: Callable[[bytes, int], None]) -> None:
         dds_topic, _ = self._topic(name, msgtype)
 
-        created: list[DataReader] = []
+        created: list[DataReader[Any]] = []
 
-        def drain(reader: DataReader) -> None:
+        def drain(reader: DataReader[Any]) -> None:
             for sample in reader.take(64):
                 if isinstance(sample, RawSample) and sample.sample_info.valid_data:
                     on_cdr(sample.data, self.now_ns())

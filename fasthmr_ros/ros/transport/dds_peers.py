@@ -14,6 +14,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from cyclonedds.builtin import BuiltinDataReader, BuiltinTopicDcpsPublication, BuiltinTopicDcpsSubscription
 from cyclonedds.builtin_types import DcpsEndpoint
@@ -46,7 +47,7 @@ class LocalEndpoint:
     type_name: str
     reliable: bool
     transient_local: bool
-    entity: DataReader | DataWriter
+    entity: DataReader[Any] | DataWriter[Any]
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,7 @@ def qos_compatible(reader: tuple[bool, bool], writer: tuple[bool, bool]) -> bool
     return all(offered or not requested for requested, offered in zip(reader, writer, strict=True))
 
 
-def _matched_keys(local: DataReader | DataWriter) -> set[uuid.UUID]:
+def _matched_keys(local: DataReader[Any] | DataWriter[Any]) -> set[uuid.UUID]:
     if isinstance(local, DataReader):
         found = [local.get_matched_publication_data(h) for h in local.get_matched_publications()]
     else:

@@ -84,7 +84,7 @@ class TypeFactory:
         if node == Nodetype.BASE:
             name, bound = detail
             if name == "string":
-                return t.bounded_str[bound] if bound else str
+                return t.bounded_str[bound] if bound else str  # type: ignore[misc]
             if name not in _BASE:
                 raise TypeError(f"ROS base type {name!r} has no DDS mapping here")
             return _BASE[name]
@@ -92,8 +92,10 @@ class TypeFactory:
             return self.struct(detail)
         inner, size = detail
         if node == Nodetype.ARRAY:
-            return t.array[self._field_type(inner), size]
-        return t.sequence[self._field_type(inner), size] if size else t.sequence[self._field_type(inner)]
+            return t.array[self._field_type(inner), size]  # type: ignore[misc]
+        if size:
+            return t.sequence[self._field_type(inner), size]  # type: ignore[misc]
+        return t.sequence[self._field_type(inner)]  # type: ignore[misc]
 
     def _build(self, msgtype: str) -> type:
         if msgtype not in self.typestore.fielddefs:
@@ -115,12 +117,12 @@ def _serialize_raw(self: Any, **_: Any) -> bytes:
     return self.cdr
 
 
-def _deserialize_raw(cls: type, data: Any, **_: Any) -> RawSample:
+def _deserialize_raw(cls: type, /, data: Any, **_: Any) -> RawSample:
     return RawSample(strip_padding(bytes(data)))
 
 
 def outgoing(struct: type, cdr: bytes) -> Any:
     """An instance of `struct` that a DataWriter accepts and that serialises to `cdr`."""
-    sample = struct.__new__(struct)
+    sample: Any = object.__new__(struct)  # no __init__: the sample only carries its CDR
     sample.cdr = pad_to_4(cdr)
     return sample
