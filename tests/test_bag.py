@@ -24,7 +24,6 @@ from fasthmr_ros.pipeline.estimator import MeshEstimator
 from fasthmr_ros.pipeline.images import COLOUR_ENCODINGS
 from fasthmr_ros.pipeline.result import CameraIntrinsics
 from fasthmr_ros.ros.bag import BAG_VERSION, STORAGES, BagError, BagProcessor
-from fasthmr_ros.ros.bag.input import CameraTopics
 from fasthmr_ros.ros.messages import typestore as ours
 from fasthmr_ros.ros.messages.builders import (
     camera_info_message,
@@ -33,7 +32,7 @@ from fasthmr_ros.ros.messages.builders import (
     image_message,
     time_to_ns,
 )
-from fasthmr_ros.samples.bag import write_camera_bag, write_sample_bag
+from fasthmr_ros.samples.bag import CameraTopics, write_camera_bag, write_sample_bag
 from fasthmr_ros.viz.skeletons import edges_for
 
 CAMERA = CameraIntrinsics(150.0, 150.0, 64.0, 48.0, 128, 96)

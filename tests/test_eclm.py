@@ -14,9 +14,9 @@ from fasthmr_ros.eclm.merge import (
     greedy_window_search,
     layer_groups,
     merge_parameters,
-    mpjpe_mm,
 )
 from fasthmr_ros.errors import CheckpointError
+from fasthmr_ros.evaluation.metrics import mpjpe_mm
 from fasthmr_ros.models.body_model import BodyModel
 from fasthmr_ros.models.checkpoint import load_model, save_checkpoint
 from fasthmr_ros.models.standin import write_standin_j19, write_standin_smpl

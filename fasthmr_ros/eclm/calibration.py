@@ -33,6 +33,7 @@ from tqdm import tqdm
 from fasthmr_ros.eclm.merge import Calibration, CalibrationError
 from fasthmr_ros.models.hmr import CROP_SIZE, IMAGE_MEAN, IMAGE_STD
 from fasthmr_ros.models.joints import JOINT_SET_SMPL24
+from fasthmr_ros.npz import open_npz
 from fasthmr_ros.pipeline.camera import bbox_info, default_intrinsics
 from fasthmr_ros.pipeline.crop import crop_persons
 from fasthmr_ros.pipeline.result import CameraIntrinsics
@@ -84,10 +85,7 @@ class _CropCollector:
 
 def load_npz(path: Path, crop_policy: str = "hmr2", limit: int | None = None) -> Calibration:
     """The documented npz layout (see the module docstring)."""
-    try:
-        data = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise CalibrationError(f"{path} is not a readable npz file ({exc})") from exc
+    data = open_npz(path, CalibrationError)
     joints = torch.as_tensor(data["joints_3d"], dtype=torch.float32) if "joints_3d" in data else None
     joint_set = str(data["joint_set"]) if "joint_set" in data else JOINT_SET_SMPL24
     if joints is not None and (joints.dim() != 3 or joints.shape[-1] != 3):

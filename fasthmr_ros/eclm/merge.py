@@ -18,9 +18,10 @@ from torch import nn
 
 from fasthmr_ros.config import ModelConfig, from_dict, to_dict
 from fasthmr_ros.errors import CheckpointError, FastHMRError
+from fasthmr_ros.evaluation.metrics import mpjpe_mm
 from fasthmr_ros.models.body_model import BodyModel
 from fasthmr_ros.models.hmr import CROP_COLUMN_MARGIN, HMR
-from fasthmr_ros.models.joints import HMR2_EVAL_PELVIS, JOINT_SET_HMR2, JOINT_SET_SMPL24
+from fasthmr_ros.models.joints import JOINT_SET_SMPL24
 
 Window = tuple[int, int]  # first and last original block index, inclusive
 
@@ -210,18 +211,6 @@ def apply_merge_plan(model: HMR, plan: Sequence[Sequence[int]]) -> HMR:
     merged = HMR(cfg)
     merged.load_state_dict(merge_state_dict(model.state_dict(), plan, model.config.backbone.depth))
     return merged.eval()
-
-
-def root_relative(joints: torch.Tensor, joint_set: str) -> torch.Tensor:
-    """(N, J, 3) joints minus their pelvis (HMR 2.0's evaluation joint 39, or SMPL joint 0)."""
-    pelvis = HMR2_EVAL_PELVIS if joint_set == JOINT_SET_HMR2 else 0
-    return joints - joints[:, pelvis : pelvis + 1]
-
-
-def mpjpe_mm(pred: torch.Tensor, ref: torch.Tensor, joint_set: str) -> float:
-    """Mean per-joint position error in millimetres after pelvis alignment; inputs in metres."""
-    diff = root_relative(pred.double(), joint_set) - root_relative(ref.double(), joint_set)
-    return float(diff.norm(dim=-1).mean() * 1000.0)
 
 
 @dataclass

@@ -1,6 +1,8 @@
 """Accuracy metrics of human mesh recovery, in one place (millimetres in, as the papers report).
 
-- MPJPE: mean joint distance after moving both skeletons' pelvis (joint 0) to the origin.
+- MPJPE: mean joint distance after moving both skeletons' pelvis (joint 0) to the origin;
+  `mpjpe_mm` takes metres and aligns on the joint set's evaluation pelvis (HMR 2.0's regressed
+  pelvis in its 44-joint set).
 - PA-MPJPE: the same after the similarity transform (rotation, scale, translation) that best
   aligns prediction to truth (Procrustes): what is left is articulation error alone.
 - PVE: mean vertex distance after pelvis alignment (the pelvis of the joints, as for MPJPE).
@@ -12,18 +14,29 @@
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
+
+from fasthmr_ros.models.joints import evaluation_pelvis
 
 PELVIS = 0
 
 
-def pelvis_aligned(points: np.ndarray, joints: np.ndarray) -> np.ndarray:
-    """(N, K, 3) points minus the pelvis of (N, J, 3) joints."""
-    return points - joints[:, PELVIS : PELVIS + 1]
+def pelvis_aligned(points: np.ndarray, joints: np.ndarray, pelvis: int = PELVIS) -> np.ndarray:
+    """(N, K, 3) points minus the pelvis (joint `pelvis`) of (N, J, 3) joints."""
+    return points - joints[:, pelvis : pelvis + 1]
 
 
-def mpjpe(pred: np.ndarray, true: np.ndarray) -> np.ndarray:
-    """(N, J, 3) joints -> (N,) mean per-joint error after pelvis alignment (input units)."""
-    return np.linalg.norm(pelvis_aligned(pred, pred) - pelvis_aligned(true, true), axis=-1).mean(axis=-1)
+def mpjpe(pred: np.ndarray, true: np.ndarray, pelvis: int = PELVIS) -> np.ndarray:
+    """(N, J, 3) joints -> (N,) mean per-joint error after aligning joint `pelvis` (input units)."""
+    diff = pelvis_aligned(pred, pred, pelvis) - pelvis_aligned(true, true, pelvis)
+    return np.linalg.norm(diff, axis=-1).mean(axis=-1)
+
+
+def mpjpe_mm(pred: npt.ArrayLike, true: npt.ArrayLike, joint_set: str) -> float:
+    """One MPJPE in millimetres over every joint and sample of (N, J, 3) joints in metres, aligned
+    on the joint set's evaluation pelvis (the figure ECLM and the speed paths compare)."""
+    pred_m, true_m = np.asarray(pred, dtype=np.float64), np.asarray(true, dtype=np.float64)
+    return float(mpjpe(pred_m, true_m, evaluation_pelvis(joint_set)).mean() * 1000.0)
 
 
 def procrustes_align(pred: np.ndarray, true: np.ndarray) -> np.ndarray:

@@ -73,3 +73,8 @@ PELVIS_INDEX: Final[dict[str, int]] = {
 # The joint HMR 2.0's evaluation aligns root-relative errors on in its 44-joint set: the
 # regressed MPII pelvis, not BODY_25's mid-hip.
 HMR2_EVAL_PELVIS: Final = len(OPENPOSE_BODY25_NAMES) + J19_NAMES.index("pelvis_mpii")
+
+
+def evaluation_pelvis(joint_set: str) -> int:
+    """The joint root-relative errors align on: HMR 2.0's evaluation pelvis, else SMPL's joint 0."""
+    return HMR2_EVAL_PELVIS if joint_set == JOINT_SET_HMR2 else 0

@@ -28,6 +28,7 @@ from scipy.spatial.transform import Rotation
 from fasthmr_ros.decoders.data import NUM_BETAS, NUM_BODY_JOINTS, FeatureSequence
 from fasthmr_ros.errors import InputError
 from fasthmr_ros.models.body_model import BodyModel
+from fasthmr_ros.npz import open_npz
 from fasthmr_ros.pipeline.camera import default_intrinsics
 from fasthmr_ros.pipeline.estimator import MeshEstimator
 from fasthmr_ros.pipeline.result import CameraIntrinsics
@@ -48,10 +49,8 @@ def _rotations(path: Path, name: str, value: np.ndarray, joints: int, count: int
 def read_labels(path: str | Path) -> dict[str, Any]:
     """Read and check one labels npz; returns absolute image paths and rotation matrices."""
     path = Path(path)
-    try:
-        data = dict(np.load(path, allow_pickle=False))
-    except (OSError, ValueError) as exc:
-        raise InputError(f"{path}: not a readable labels npz ({exc})") from exc
+    with open_npz(path) as npz:
+        data = dict(npz)
     missing = sorted({"images", "boxes", "global_orient", "body_pose", "betas", "fps"} - set(data))
     if missing:
         raise InputError(f"{path}: labels lack {missing} (layout in fasthmr_ros/pipeline/extract.py)")

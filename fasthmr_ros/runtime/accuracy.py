@@ -12,7 +12,7 @@ from collections.abc import Mapping
 import numpy as np
 import torch
 
-from fasthmr_ros.eclm.merge import mpjpe_mm
+from fasthmr_ros.evaluation.metrics import mpjpe_mm
 from fasthmr_ros.models.body_model import BodyModel
 
 Outputs = Mapping[str, np.ndarray | torch.Tensor]

@@ -42,6 +42,7 @@ import torch
 from tqdm import tqdm
 
 from fasthmr_ros.assets import paths
+from fasthmr_ros.npz import open_npz
 from fasthmr_ros.runtime.interface import INPUT_CROPS, BackendError, Runner
 from fasthmr_ros.runtime.onnx_export import onnx_hash, read_model_io
 
@@ -209,7 +210,7 @@ def load_calibration_crops(path: str | Path) -> np.ndarray:
     path = Path(path)
     if not path.is_file():
         raise BackendError(f"INT8 calibration file not found: {path}")
-    with np.load(path) as data:
+    with open_npz(path, BackendError) as data:
         if "crops" not in data:
             raise BackendError(f"{path}: expected key 'crops' (N, 3, 256, 256), found {sorted(data.files)}")
         crops = np.asarray(data["crops"], dtype=np.float32)

@@ -4,7 +4,7 @@ Everything here is deterministic given a seed and shows mannequins (the stand-in
 real people: it lets the demo, the tests and the accuracy measurements run without any footage.
 """
 
-from fasthmr_ros.samples.bag import CameraFrame, write_camera_bag, write_sample_bag
+from fasthmr_ros.samples.bag import CameraFrame, CameraTopics, write_camera_bag, write_sample_bag
 from fasthmr_ros.samples.scene import (
     CAMERA_HEIGHT,
     SampleMotion,
@@ -19,6 +19,7 @@ from fasthmr_ros.samples.scene import (
 __all__ = [
     "CAMERA_HEIGHT",
     "CameraFrame",
+    "CameraTopics",
     "SampleMotion",
     "person_boxes",
     "render_person_image",

@@ -24,7 +24,6 @@ from tqdm import tqdm
 
 from fasthmr_ros.pipeline.result import CameraIntrinsics
 from fasthmr_ros.ros.bag import BAG_VERSION, STORAGES, BagError
-from fasthmr_ros.ros.bag.input import LOG_DELAY_NS, CameraTopics
 from fasthmr_ros.ros.messages.builders import camera_info_message, detections_message, image_message
 from fasthmr_ros.ros.messages.typestore import (
     CAMERA_INFO,
@@ -38,6 +37,16 @@ from fasthmr_ros.samples.scene import person_boxes, render_person_image, sample_
 DETECTIONS_TOPIC = "/detections"
 START_NS = 1_700_000_000_000_000_000  # a fixed, realistic epoch stamp so runs are reproducible
 DETECTION_DELAY_NS = 20_000_000  # an upstream detector's boxes arrive after the image
+LOG_DELAY_NS = 2_000_000  # capture -> recorder, as a real driver would show
+
+
+@dataclass
+class CameraTopics:
+    """The topic names and frame of one camera, as its driver records them."""
+
+    image: str = "/camera/image_raw"
+    camera_info: str = "/camera/camera_info"
+    frame_id: str = "camera_optical_frame"
 
 
 @dataclass

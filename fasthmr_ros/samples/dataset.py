@@ -19,7 +19,6 @@ or occluders. Scalars: `fps`, `joint_set` ("smpl_24"), `body_model` (which body 
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +26,7 @@ import cv2
 import numpy as np
 
 from fasthmr_ros.errors import InputError
+from fasthmr_ros.npz import atomic_savez, open_npz
 
 LABELS_FILE = "labels.npz"
 IMAGES_DIR = "images"
@@ -108,10 +108,7 @@ def read_labelled_set(path: str | Path) -> LabelledSet:
     file = root / LABELS_FILE
     if not file.is_file():
         raise InputError(f"{root} is not a labelled data set: {LABELS_FILE} missing (see docs/accuracy.md)")
-    try:
-        data = np.load(file, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise InputError(f"{file} is not a readable npz file ({exc})") from exc
+    data = open_npz(file)
     missing = [k for k in IMAGE_KEYS + PERSON_KEYS if k not in data]
     if missing:
         raise InputError(f"{file} lacks {missing} (see docs/accuracy.md)")
@@ -138,10 +135,7 @@ def read_labelled_set(path: str | Path) -> LabelledSet:
 def write_labelled_set(dataset: LabelledSet) -> Path:
     """Write `labels.npz` of `dataset` into its root (images and masks are written by the caller)."""
     path = dataset.root / LABELS_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npz")
     arrays = {k: getattr(dataset, k) for k in IMAGE_KEYS + PERSON_KEYS}
-    np.savez(tmp, fps=np.float64(dataset.fps), joint_set=np.str_(JOINT_SET),
-             body_model=np.str_(dataset.body_model), **arrays)  # fmt: skip
-    os.replace(tmp, path)
+    atomic_savez(path, fps=np.float64(dataset.fps), joint_set=np.str_(JOINT_SET),
+                 body_model=np.str_(dataset.body_model), **arrays)  # fmt: skip
     return path

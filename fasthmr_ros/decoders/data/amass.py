@@ -14,15 +14,9 @@ from pathlib import Path
 import numpy as np
 from scipy.spatial.transform import Rotation, Slerp
 
-from fasthmr_ros.decoders.data.common import (
-    NUM_BETAS,
-    NUM_BODY_JOINTS,
-    atomic_savez,
-    find_npz,
-    open_npz,
-    rotvec_to_matrix,
-)
+from fasthmr_ros.decoders.data.common import NUM_BETAS, NUM_BODY_JOINTS, find_npz, rotvec_to_matrix
 from fasthmr_ros.errors import InputError
+from fasthmr_ros.npz import atomic_savez, open_npz
 
 AMASS_BODY_JOINTS = 21  # SMPL-H body joints after the root (SMPL joints 1..21, same order)
 

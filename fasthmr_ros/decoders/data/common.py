@@ -1,8 +1,7 @@
-"""What the decoder-data readers and generators share: SMPL sizes, axis-angle, npz files."""
+"""What the decoder-data readers and generators share: SMPL sizes, axis-angle, finding npz files."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -20,14 +19,6 @@ def rotvec_to_matrix(rotvec: np.ndarray) -> np.ndarray:
     return Rotation.from_rotvec(flat).as_matrix().reshape(*rotvec.shape[:-1], 3, 3)
 
 
-def open_npz(path: Path) -> np.lib.npyio.NpzFile:
-    """np.load without pickles (data files are untrusted); an unreadable file is an InputError."""
-    try:
-        return np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise InputError(f"{path}: not a readable npz file ({exc})") from exc
-
-
 def find_npz(root: str | Path, missing: str, kind: str, exclude: str = "") -> list[Path]:
     """A file as given, or every .npz under a folder (sorted); a clear error when there is none."""
     root = Path(root)
@@ -39,11 +30,3 @@ def find_npz(root: str | Path, missing: str, kind: str, exclude: str = "") -> li
     if not files:
         raise InputError(f"no .npz {kind} under {root}")
     return files
-
-
-def atomic_savez(path: Path, **arrays: np.ndarray) -> None:
-    """Write via a temporary file and rename: a crash mid-write never leaves a truncated npz."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".partial.npz")
-    np.savez(tmp, allow_pickle=False, **arrays)
-    os.replace(tmp, path)

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
-from fasthmr_ros.decoders.data.common import NUM_BETAS, NUM_BODY_JOINTS, atomic_savez, find_npz, open_npz
+from fasthmr_ros.decoders.data.common import NUM_BETAS, NUM_BODY_JOINTS, find_npz
 from fasthmr_ros.errors import InputError
+from fasthmr_ros.npz import atomic_savez, open_npz
 
 
 @dataclass

@@ -1,7 +1,5 @@
-"""The rosbag2 tool (`fasthmr bag`): topic choice, the processor, its summary, the preview video,
-and a camera's topics as a driver records them (for sample bags and tests of the tool)."""
+"""The rosbag2 tool (`fasthmr bag`): topic choice, the processor, its summary, the preview video."""
 
-from fasthmr_ros.ros.bag.input import CameraTopics
 from fasthmr_ros.ros.bag.preview import PreviewVideo
 from fasthmr_ros.ros.bag.processor import BAG_VERSION, STORAGES, BagProcessor
 from fasthmr_ros.ros.bag.summary import BagSummary
@@ -13,7 +11,6 @@ __all__ = [
     "BagError",
     "BagProcessor",
     "BagSummary",
-    "CameraTopics",
     "PreviewVideo",
     "choose_cameras",
     "choose_topics",
