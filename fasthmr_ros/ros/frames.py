@@ -1,5 +1,7 @@
 """The frame ladder the bag tool and both node front ends share: image -> CameraInfo ->
 detections -> the pipeline's inputs, with one vocabulary of reasons an image yields no result.
+The last rung is `pipeline.multi_camera.process_cameras` for every front end: the node with
+each camera's newest frame, the bag tool with one image at a time.
 
 No usable CameraInfo (none within the slop, or one the camera maths refuses, such as an
 uncalibrated driver's all-zero K) skips the frame, unless `use_default_intrinsics` allows HMR
@@ -18,6 +20,7 @@ from fasthmr_ros.errors import InputError
 from fasthmr_ros.pipeline.camera import default_intrinsics
 from fasthmr_ros.pipeline.detection import Detection
 from fasthmr_ros.pipeline.images import decode_image_message
+from fasthmr_ros.pipeline.multi_camera import CameraFrame
 from fasthmr_ros.pipeline.result import CameraIntrinsics
 from fasthmr_ros.ros.messages.builders import camera_from_info, detections_from_msg
 
@@ -50,6 +53,10 @@ class FrameInputs:
     camera: CameraIntrinsics
     detections: list[Detection] | None  # None: the pipeline finds people itself
     default_intrinsics: bool  # no usable CameraInfo: HMR 2.0's focal guess was used
+
+    def camera_frame(self, stamp_ns: int, frame_id: str) -> CameraFrame:
+        """This image as one camera's input to `process_cameras`."""
+        return CameraFrame(self.rgb, self.camera, stamp_ns, frame_id, self.detections)
 
 
 def frame_inputs(

@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final, Protocol
+from typing import Any, Final
 
 import numpy as np
 from rosbags.interfaces import (
@@ -39,8 +39,9 @@ from rosbags.rosbag2.errors import ReaderError, WriterError
 from tqdm import tqdm
 
 from fasthmr_ros.config import BagConfig
-from fasthmr_ros.pipeline.detection import Detection
-from fasthmr_ros.pipeline.result import CameraIntrinsics, FrameResult
+from fasthmr_ros.pipeline.core import Pipeline
+from fasthmr_ros.pipeline.multi_camera import process_cameras
+from fasthmr_ros.pipeline.result import FrameResult
 from fasthmr_ros.ros.bag.summary import MAX_EXAMPLES, BagSummary
 from fasthmr_ros.ros.bag.topics import BagError, absolute_outputs, choose_cameras, choose_topics
 from fasthmr_ros.ros.frames import FrameSkipError, frame_inputs
@@ -91,24 +92,6 @@ LATCHED_QOS = _qos(1, transient_local=True)
 DEFAULT_QOS = _qos(10, transient_local=False)
 
 
-class FrameProcessor(Protocol):
-    """What the bag tool needs from the pipeline (`fasthmr_ros.pipeline.core.Pipeline`)."""
-
-    def process(
-        self,
-        image_rgb: np.ndarray,
-        camera: CameraIntrinsics,
-        stamp_ns: int,
-        frame_id: str,
-        detections: list[Detection] | None = None,
-        masks: Any = None,
-    ) -> FrameResult: ...
-
-    def sibling(self) -> FrameProcessor:
-        """A processor for another camera: the same model, its own tracks."""
-        ...
-
-
 FrameHook = Callable[[np.ndarray | None, FrameResult | None, str | None], None]  # (rgb, result, skip key)
 
 
@@ -118,7 +101,7 @@ class _BagCamera:
 
     topics: CameraInput
     infos: StampIndex | None
-    pipeline: FrameProcessor
+    pipeline: Pipeline
 
 
 class BagProcessor:
@@ -128,7 +111,7 @@ class BagProcessor:
         self,
         in_path: str | Path,
         out_path: str | Path,
-        pipeline: FrameProcessor,
+        pipeline: Pipeline,
         faces: np.ndarray | None,
         cfg: BagConfig,
         template_vertices: np.ndarray | None = None,
@@ -395,10 +378,9 @@ class BagProcessor:
             use_default_intrinsics=self.cfg.use_default_intrinsics or cam.infos is None,
             detections_expected=detections is not None,
         )
-        rgb = inputs.rgb
-        try:
-            frame = cam.pipeline.process(rgb, inputs.camera, stamp, frame_id, detections=inputs.detections)
-        except Exception as exc:  # one bad frame never aborts the run; the summary names it
-            log.debug("pipeline failed on frame %d", stamp, exc_info=True)
-            raise FrameSkipError("pipeline", f"{type(exc).__name__}: {exc}", rgb) from exc
-        return frame, rgb
+        result = process_cameras([cam.pipeline], [inputs.camera_frame(stamp, frame_id)])[0]
+        if isinstance(result, Exception):  # one bad frame never aborts the run; the summary names it
+            log.debug("pipeline failed on frame %d", stamp, exc_info=result)
+            raise FrameSkipError("pipeline", f"{type(result).__name__}: {result}", inputs.rgb) from result
+        assert result is not None  # only a camera without a frame has no result
+        return result, inputs.rgb

@@ -338,28 +338,12 @@ class NodeCore:
                 with self._cond:
                     self._time_jumps += 1
             self._last_stamp[i] = frame.stamp_ns
-            ready[i] = CameraFrame(
-                inputs.rgb, inputs.camera, frame.stamp_ns, frame.image.header.frame_id, inputs.detections
-            )
-        if len(self.pipelines) == 1:
-            results: list[FrameResult | Exception | None] = [self._process_one(ready[0])]
-        else:
-            results = process_cameras(self.pipelines, ready)
-        for i, result in enumerate(results):
+            ready[i] = inputs.camera_frame(frame.stamp_ns, frame.image.header.frame_id)
+        for i, result in enumerate(process_cameras(self.pipelines, ready)):
             if isinstance(result, Exception):
                 self._error("pipeline", result)
             elif result is not None:
                 self._publish_frame(result, i)
-
-    def _process_one(self, frame: CameraFrame | None) -> FrameResult | Exception | None:
-        if frame is None:
-            return None
-        try:
-            return self.pipeline.process(
-                frame.image_rgb, frame.camera, frame.stamp_ns, frame.frame_id, detections=frame.detections
-            )
-        except Exception as exc:
-            return exc
 
     def _prepare(self, frame: FrameInput) -> FrameInputs | None:
         try:
