@@ -38,7 +38,9 @@ def _other_side(name: str) -> str:
 
 
 # For each SMPL joint, the joint it becomes in a left-right mirror image (left and right swap).
-SMPL_MIRRORED: Final[tuple[int, ...]] = tuple(SMPL_JOINT_NAMES.index(_other_side(n)) for n in SMPL_JOINT_NAMES)
+SMPL_MIRRORED: Final[tuple[int, ...]] = tuple(
+    SMPL_JOINT_NAMES.index(_other_side(n)) for n in SMPL_JOINT_NAMES
+)
 
 # The 21 joints smplx appends after the 24 (mesh vertices it reads as keypoints).
 SMPL_EXTRA_NAMES: Final[tuple[str, ...]] = (
