@@ -319,7 +319,8 @@ def test_mesh_markers_switch_vertex_output_both_ways(loaded: LoadedPipeline, dom
         warm_up(camera, node)
         for on in (True, False):
             node.set_parameter("mesh_markers", on)
-            done = node.core.stats().processed + 1
+            # Two frames: one may already be past the point where changes apply (the worker's step).
+            done = node.core.stats().processed + 2
             assert send_until(camera.send, lambda done=done: node.core.stats().processed >= done)
             assert loaded.pipeline.config.output_vertices is on
             assert loaded.pipeline.estimator.return_vertices is on
