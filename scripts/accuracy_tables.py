@@ -209,12 +209,13 @@ def markdown(rows: dict[str, dict[str, Any]], columns: list[str]) -> str:
 
 
 def write_features(pipeline_checkpoint: str, merging: MergingConfig | None, dataset: LabelledSet,
-                   folder: Path, image_tokens: bool, clips_only: bool) -> int:  # fmt: skip
-    """Extract the decoder training features of `dataset` through the evaluation pipeline."""
+                   folder: Path, image_tokens: bool, min_frames: int) -> int:  # fmt: skip
+    """Extract the decoder training features of `dataset` through the evaluation pipeline, keeping
+    sequences of at least `min_frames` (2: motion only, for a temporal decoder); -> frames kept."""
     shutil.rmtree(folder, ignore_errors=True)  # features belong to one model: never mix two
     pipeline = evaluation_pipeline(pipeline_checkpoint, merging=merging)
     sequences = extract_features(pipeline, dataset, image_tokens=image_tokens)
-    kept = [s for s in sequences if len(s) >= 2] if clips_only else sequences
+    kept = [s for s in sequences if len(s) >= min_frames]
     for seq in kept:
         write_feature_sequence(folder / f"{seq.name}.npz", seq)
     return sum(len(s) for s in kept)
@@ -223,13 +224,6 @@ def write_features(pipeline_checkpoint: str, merging: MergingConfig | None, data
 def train_decoders(args: argparse.Namespace, work: Path, weights: str, merged: Path) -> dict[str, Any]:
     """Train the diffusion decoder (on the ECLM+Mask-ToMe model's features) and GenHMR (on the base
     model's), every stage seeded; returns the checkpoints, sizes and wall times."""
-    train_dir = work / "decoder_train"
-    ensure_set(train_dir, "--images", str(args.decoder_images), "--clips", str(args.decoder_clips),
-               "--frames", str(args.decoder_frames), "--seed", str(DECODER_TRAIN_SEED))  # fmt: skip
-    train = read_labelled_set(train_dir)
-    features, models = work / "features", work / "decoders"
-    models.mkdir(parents=True, exist_ok=True)
-    paper = MergingConfig(token_schedule=PAPER_SCHEDULE, mask_source="segmentation")
     minutes: dict[str, float] = {}
 
     def timed(stage: str, fn: Callable[[], Any]) -> Any:
@@ -238,10 +232,19 @@ def train_decoders(args: argparse.Namespace, work: Path, weights: str, merged: P
         minutes[stage] = round((time.perf_counter() - start) / 60, 2)
         return result
 
+    train_dir = work / "decoder_train"
+    timed("render training set", lambda: ensure_set(train_dir, "--images", str(args.decoder_images),
+          "--clips", str(args.decoder_clips), "--frames", str(args.decoder_frames),
+          "--seed", str(DECODER_TRAIN_SEED)))  # fmt: skip
+    train = read_labelled_set(train_dir)
+    features, models = work / "features", work / "decoders"
+    models.mkdir(parents=True, exist_ok=True)
+    paper = MergingConfig(token_schedule=PAPER_SCHEDULE, mask_source="segmentation")
+
     diffusion_frames = timed("extract diffusion features", lambda: write_features(
-        str(merged), paper, train, features / "diffusion", image_tokens=False, clips_only=True))  # fmt: skip
+        str(merged), paper, train, features / "diffusion", image_tokens=False, min_frames=2))  # fmt: skip
     genhmr_frames = timed("extract genhmr features", lambda: write_features(
-        weights, None, train, features / "genhmr", image_tokens=True, clips_only=False))  # fmt: skip
+        weights, None, train, features / "genhmr", image_tokens=True, min_frames=1))  # fmt: skip
     vae, diffusion = models / "vae.pt", models / "diffusion.pt"
     tokenizer, genhmr = models / "tokenizer.pt", models / "genhmr.pt"
     common = ["--seed", "0", "--device", "cpu"]
@@ -268,9 +271,9 @@ def train_decoders(args: argparse.Namespace, work: Path, weights: str, merged: P
         "genhmr_model": genhmr,
         "record": {
             "train_set": {
-                "images": args.decoder_images,
-                "clips": args.decoder_clips,
-                "frames": args.decoder_frames,
+                "images": train.num_images,
+                "persons": train.num_persons,
+                "clips": len(train.clip_ids()),
                 "seed": DECODER_TRAIN_SEED,
             },
             "feature_frames": {"diffusion": diffusion_frames, "genhmr": genhmr_frames},
@@ -282,6 +285,7 @@ def train_decoders(args: argparse.Namespace, work: Path, weights: str, merged: P
 
 
 def run(args: argparse.Namespace) -> None:
+    started = time.perf_counter()
     out, work = Path(args.out), Path(args.work)
     out.mkdir(parents=True, exist_ok=True)
     held_out, calib = work / "held_out", work / "calib"
@@ -344,6 +348,7 @@ def run(args: argparse.Namespace) -> None:
         "genhmr": genhmr_rows,
         "keypoints_noise": noise_record,
         "decoder_training": trained["record"],
+        "wall_minutes_total": round((time.perf_counter() - started) / 60, 1),
     }
     (out / "tables.json").write_text(json.dumps(result, indent=1, default=str) + "\n")
     plot(rows, out / "table1.png", "FastHMR Table 1 in miniature (SYNTHETIC, vit_xs)")
@@ -416,8 +421,8 @@ if __name__ == "__main__":
     sizes.add_argument("--motions", type=int, default=256, help="synthetic motions for the diffusion VAE")
     sizes.add_argument("--vae-steps", type=int, default=1500)
     sizes.add_argument("--denoiser-steps", type=int, default=1500)
-    sizes.add_argument("--tokenizer-steps", type=int, default=1500)
-    sizes.add_argument("--genhmr-steps", type=int, default=1500)
+    sizes.add_argument("--tokenizer-steps", type=int, default=1000)
+    sizes.add_argument("--genhmr-steps", type=int, default=1000)
     sizes.add_argument("--genhmr-iterations", type=int, default=5, help="GenHMR's sampling iterations T")
     sizes.add_argument(
         "--keypoints-noise", type=float, default=0.03, help="2D noise std per coordinate / box height"
