@@ -99,13 +99,14 @@ def test_a_body_seen_from_behind_differs_from_its_depth_mirror_seen_from_the_fro
     """Without a front cue the mirror-symmetric stand-in facing the camera renders like its
     depth-mirrored twin facing away, and a regressor cannot learn the heading (docs/accuracy.md)."""
     from fasthmr_ros.models.standin import relaxed_pose
-    from fasthmr_ros.samples.synth import SceneRenderer, _clothing, _orientation, _Person
+    from fasthmr_ros.samples.mannequin import random_clothing
+    from fasthmr_ros.samples.synth import SceneRenderer, _orientation, _Person
 
     renderer = SceneRenderer(SynthConfig(width=160, height=120, occluder_probability=0.0))
     K = np.array([[150.0, 0, 80], [0, 150.0, 60], [0, 0, 1]])
     light = {"ambient": 0.4, "gain": 1.0, "contrast": 1.0, "brightness": 0.0, "cast": np.ones(3),
              "noise": 0.0, "blur": False}  # fmt: skip
-    colors = _clothing(np.random.default_rng(0))
+    colors = random_clothing(np.random.default_rng(0))
     images, masks = [], []
     for yaw in (0.0, np.pi):
         orient = _orientation(yaw, 0.0, np.zeros(3))

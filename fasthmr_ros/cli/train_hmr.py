@@ -32,6 +32,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--work-dir", type=Path, help="resumable training state (default: OUT's folder)")
     parser.add_argument("--checkpoint-every", type=int, default=defaults.checkpoint_every)
     parser.add_argument("--eval-every", type=int, default=500, help="validation every N steps")
+    parser.add_argument(
+        "--mirror", type=float, default=defaults.mirror, help="chance a crop is mirrored (labels too)"
+    )
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     add_training_arguments(parser, steps=defaults.steps, batch_size=defaults.batch_size, lr=defaults.lr)
 
@@ -52,6 +55,7 @@ def run(args: argparse.Namespace) -> int:
         lr=args.lr,
         seed=args.seed,
         checkpoint_every=args.checkpoint_every,
+        mirror=args.mirror,
     )
     data = read_labelled_set(args.data)
     val = read_labelled_set(args.val) if args.val else None

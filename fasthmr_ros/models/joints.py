@@ -28,6 +28,20 @@ SMPL_JOINT_NAMES: Final[tuple[str, ...]] = (
     "left_wrist", "right_wrist", "left_hand", "right_hand",
 )  # fmt: skip
 
+
+def _other_side(name: str) -> str:
+    if name.startswith("left_"):
+        return "right_" + name[5:]
+    if name.startswith("right_"):
+        return "left_" + name[6:]
+    return name
+
+
+# For each SMPL joint, the joint it becomes in a left-right mirror image (left and right swap).
+SMPL_MIRRORED: Final[tuple[int, ...]] = tuple(
+    SMPL_JOINT_NAMES.index(_other_side(n)) for n in SMPL_JOINT_NAMES
+)
+
 # The 21 joints smplx appends after the 24 (mesh vertices it reads as keypoints).
 SMPL_EXTRA_NAMES: Final[tuple[str, ...]] = (
     "nose", "right_eye", "left_eye", "right_ear", "left_ear", "left_big_toe", "left_small_toe",

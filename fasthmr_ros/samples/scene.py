@@ -23,7 +23,7 @@ import torch
 from fasthmr_ros.assets.paths import standin_dir
 from fasthmr_ros.models.body_model import BodyModel
 from fasthmr_ros.models.standin import ensure_standin_assets, relaxed_pose
-from fasthmr_ros.viz.overlay import render_meshes
+from fasthmr_ros.samples.mannequin import draw_mannequins, dress
 
 CAMERA_HEIGHT = 1.3  # metres above the floor
 # smplx rotates the body about the rest pelvis joint (at y = PELVIS_REST_Y in the model frame), and
@@ -33,6 +33,14 @@ CAMERA_HEIGHT = 1.3  # metres above the floor
 PELVIS_REST_Y = -0.223
 PELVIS_HEIGHT = 0.95
 STRIDE_LENGTH = 1.4  # metres per full gait cycle (two steps)
+# Fixed clothing (BGR skin, above the waist, below the waist) of the sample people, in the style of
+# the labelled world the embedded default was trained on (`samples.mannequin`).
+_OUTFITS = (
+    ((105, 125, 150), (60, 90, 170), (90, 70, 60)),
+    ((140, 160, 185), (150, 120, 50), (60, 60, 70)),
+    ((80, 95, 115), (70, 150, 90), (120, 110, 100)),
+    ((125, 145, 170), (130, 60, 120), (50, 80, 110)),
+)
 
 Person = tuple[
     np.ndarray, np.ndarray, np.ndarray, np.ndarray
@@ -102,20 +110,16 @@ def person_boxes(
     return np.clip(boxes, 0, [width - 1, height - 1, width - 1, height - 1])
 
 
-def render_person_image(
-    width: int, height: int, K: np.ndarray, persons: Sequence[Person], body_model: BodyModel | None = None
-) -> np.ndarray:
-    """Posed bodies drawn over the synthetic scene (BGR uint8, H x W x 3)."""
+def render_person_image(width: int, height: int, K: np.ndarray, persons: Sequence[Person]) -> np.ndarray:
+    """Posed stand-in bodies, dressed like the labelled world's, over the synthetic scene (BGR uint8,
+    H x W x 3)."""
     image = background_scene(width, height, np.asarray(K, dtype=np.float64))
     if not persons:
         return image
-    verts, model = _posed_vertices(persons, body_model)
-    meshes = [(v, model.faces) for v in verts]
-    # Neutral "clothing" tones, so estimates drawn over the image stand out from the input bodies.
-    tones = [(140, 140, 150), (110, 125, 145), (150, 135, 120), (125, 145, 125)]
-    return render_meshes(
-        image, meshes, K, colors=[tones[i % len(tones)] for i in range(len(meshes))], alpha=1.0
-    )
+    verts, _ = _posed_vertices(persons, None)
+    colours = np.stack([dress(*map(np.asarray, _OUTFITS[i % len(_OUTFITS)])) for i in range(len(verts))])
+    drawn, _ = draw_mannequins(image, verts, colours, K, ambient=0.35, gain=1.0)
+    return np.clip(drawn, 0, 255).astype(np.uint8)
 
 
 def _rot_x(a: np.ndarray) -> np.ndarray:

@@ -31,10 +31,10 @@ from tqdm import tqdm
 from fasthmr_ros.decoders.data import synthetic_motion
 from fasthmr_ros.errors import InputError
 from fasthmr_ros.models.body_model import BodyModel
-from fasthmr_ros.models.standin import STANDIN_VERSION, build_standin_body, relaxed_pose
+from fasthmr_ros.models.standin import STANDIN_VERSION, relaxed_pose
 from fasthmr_ros.samples.dataset import IMAGES_DIR, MASKS_DIR, LabelledSet, write_labelled_set
+from fasthmr_ros.samples.mannequin import draw_mannequins, random_clothing
 from fasthmr_ros.samples.scene import background_scene, gait_pose, standin_body_model
-from fasthmr_ros.viz.overlay import rasterize_meshes
 
 # Per body-pose joint (SMPL joint - 1) limit of random rotations, radians (std of axis-angle).
 _JOINT_LIMITS = np.array(
@@ -65,11 +65,6 @@ _JOINT_LIMITS = np.array(
     ]
 )
 _KNEES = (3, 4)  # body_pose indices of the knees: they bend one way only
-_PART_GROUPS = {"skin": (1,), "upper": (0, 2, 3), "lower": (4, 5, 6, 7)}  # stand-in tube indices
-# Parts whose front half gets its own colour (torso: a chest panel, head: a dark face), so front
-# and back differ: the stand-in is otherwise mirror-symmetric, and a body seen from the front
-# then looks like its depth-mirrored twin seen from the back, which makes its heading ambiguous.
-_FRONT_PARTS = (0, 1)
 
 
 @dataclass(frozen=True)
@@ -89,7 +84,7 @@ class _Person:
     body_pose: np.ndarray  # (23, 3, 3)
     betas: np.ndarray  # (10,)
     transl: np.ndarray  # (3,)
-    colors: np.ndarray  # (10, 3) BGR per `_part_faces` group
+    colors: np.ndarray  # (NUM_COLOURS, 3) BGR per `mannequin.part_faces` group
 
 
 def _rotvec(v: np.ndarray) -> np.ndarray:
@@ -117,19 +112,6 @@ def _orientation(yaw: float, pitch: float, lean: np.ndarray) -> np.ndarray:
     turn = Rotation.from_euler("y", yaw).as_matrix()
     tilt = Rotation.from_euler("x", pitch).as_matrix()
     return tilt @ turn @ facing @ _rotvec(lean)
-
-
-def _clothing(rng: np.random.Generator) -> np.ndarray:
-    """(10, 3) BGR per `_part_faces` group: skin on the head, one colour above the waist, one
-    below, then the chest panel and the face."""
-    skin = np.array([rng.uniform(60, 190)] * 3) * np.array([0.75, 0.85, 1.0])
-    upper, lower = rng.uniform(30, 230, size=3), rng.uniform(30, 200, size=3)
-    colors = np.zeros((8 + len(_FRONT_PARTS), 3))
-    for group, color in (("skin", skin), ("upper", upper), ("lower", lower)):
-        colors[list(_PART_GROUPS[group])] = color
-    colors[8] = (upper + 255) / 2  # chest panel
-    colors[9] = skin * 0.45  # face
-    return colors
 
 
 def _texture(width: int, height: int, rng: np.random.Generator) -> np.ndarray:
@@ -164,26 +146,12 @@ def random_camera(cfg: SynthConfig, rng: np.random.Generator) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=1)
-def _part_faces() -> tuple[np.ndarray, ...]:
-    """The stand-in's triangles split by part (tube), so parts can be coloured apart; the parts
-    of `_FRONT_PARTS` lose their front half (rest pose: facing +z) to groups appended after."""
-    body = build_standin_body()
-    face_part = body.part[body.faces[:, 0]]
-    centroid_z = body.vertices[body.faces, 2].mean(axis=1)
-    front = np.zeros(len(body.faces), dtype=bool)
-    for k in _FRONT_PARTS:
-        front |= (face_part == k) & (centroid_z > np.median(body.vertices[body.part == k, 2]))
-    groups = [body.faces[(face_part == k) & ~front] for k in range(int(body.part.max()) + 1)]
-    return tuple(groups + [body.faces[(face_part == k) & front] for k in _FRONT_PARTS])
-
-
 class SceneRenderer:
     """Poses the stand-in bodies, renders a scene and returns exact labels for it."""
 
     def __init__(self, cfg: SynthConfig, body: BodyModel | None = None) -> None:
         self.cfg = cfg
         self.body = body if body is not None else standin_body_model()
-        self.parts = _part_faces()
 
     def pose(self, persons: list[_Person]) -> tuple[np.ndarray, np.ndarray]:
         """(P, V, 3) camera-frame vertices and (P, 24, 3) SMPL joints of the persons."""
@@ -214,17 +182,9 @@ class SceneRenderer:
         rng: np.random.Generator,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """BGR image, (H, W) uint8 label map, (P, V, 3) vertices, (P, 24, 3) joints."""
-        h, w = background.shape[:2]
         verts, joints = self.pose(persons)
-        meshes = [(v, faces) for v in verts for faces in self.parts]
-        raster = rasterize_meshes(meshes, K, w, h, ambient=light["ambient"])
-        covered = raster.person >= 0
-        owner = np.where(covered, raster.person // len(self.parts), -1)
-        part = raster.person % len(self.parts)
-        colors = np.stack([p.colors for p in persons])  # (P, 10, 3)
-        image = background.astype(np.float32)
-        lit = colors[owner[covered], part[covered]] * raster.shade[covered, None] * light["gain"]
-        image[covered] = lit
+        colors = np.stack([p.colors for p in persons])  # (P, NUM_COLOURS, 3)
+        image, owner = draw_mannequins(background, verts, colors, K, light["ambient"], light["gain"])
         labels = (owner + 1).astype(np.uint8)
         if rng.uniform() < self.cfg.occluder_probability:
             _draw_occluder(image, labels, joints, K, rng)
@@ -310,7 +270,7 @@ class SynthWorld:
         orient = _orientation(rng.uniform(0, 2 * np.pi), pitch, rng.normal(0, 0.08, size=3))
         betas = np.zeros(10)
         betas[:5] = rng.normal(0, 0.9, size=5)
-        return _Person(orient, random_body_pose(rng), betas, np.zeros(3), _clothing(rng))
+        return _Person(orient, random_body_pose(rng), betas, np.zeros(3), random_clothing(rng))
 
     def _pixel(self) -> np.ndarray:
         cfg = self.cfg

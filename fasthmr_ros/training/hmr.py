@@ -33,6 +33,7 @@ from fasthmr_ros.errors import InputError
 from fasthmr_ros.models.body_model import BodyModel
 from fasthmr_ros.models.checkpoint import save_checkpoint
 from fasthmr_ros.models.hmr import CROP_FOCAL, CROP_SIZE, HMR
+from fasthmr_ros.models.joints import SMPL_MIRRORED
 from fasthmr_ros.models.rotation import rotmat_to_rot6d
 from fasthmr_ros.pipeline.crop import crop_persons
 from fasthmr_ros.samples.dataset import LabelledSet, usable_persons
@@ -50,6 +51,7 @@ class TrainHMRSettings:
     warmup: int = 100
     seed: int = 0
     box_jitter: float = 0.08  # relative shift and scale noise of the training boxes
+    mirror: float = 0.5  # probability that a training crop is mirrored left-right (labels too)
     checkpoint_every: int = 250
     w_pose: float = 1.0
     w_betas: float = 0.05
@@ -134,6 +136,37 @@ def make_batch(dataset: LabelledSet, rows: np.ndarray, jitter: float, rng: np.ra
         joints2d=j2d.float(),
         cam=crop_camera_target(t("transl"), c, b, K),
     )
+
+
+_MIRROR_X = torch.tensor([-1.0, 1.0, 1.0])
+
+
+def mirror_batch(batch: Batch, which: torch.Tensor) -> Batch:
+    """Mirror the persons `which` (B,) bool left-right, image and labels alike.
+
+    Why it is valid: the stand-in body and its clothing are left-right symmetric, so a mirrored
+    crop shows the mirrored pose. A mirror about the camera's x axis turns every rotation R into
+    M R M (M = diag(-1, 1, 1)), negates x of joints and of the crop camera, and swaps left and
+    right joints; shape is unchanged. Doubles the poses and headings the network sees.
+    """
+    perm = list(SMPL_MIRRORED)
+    M = torch.diag(_MIRROR_X)
+    rotations = torch.cat([batch.global_orient, batch.body_pose], dim=1)  # (B, 24, 3, 3)
+    rotations = (M @ rotations @ M)[:, perm]
+    mirrored = Batch(
+        crops=batch.crops.flip(-1),
+        global_orient=rotations[:, :1],
+        body_pose=rotations[:, 1:],
+        betas=batch.betas,
+        joints3d=(batch.joints3d * _MIRROR_X)[:, perm],
+        joints2d=(batch.joints2d * _MIRROR_X[:2])[:, perm],
+        cam=batch.cam * _MIRROR_X.roll(1),  # (s, tx, ty) -> (s, -tx, ty)
+    )
+
+    def pick(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return torch.where(which.reshape(-1, *[1] * (a.dim() - 1)), b, a)
+
+    return Batch(**{k: pick(getattr(batch, k), getattr(mirrored, k)) for k in Batch.__dataclass_fields__})
 
 
 def init_head_means(model: HMR, dataset: LabelledSet, rows: np.ndarray) -> None:
@@ -273,6 +306,8 @@ class HMRTrainer:
             rng = np.random.default_rng([s.seed, self.step])
             rows = np.sort(rng.choice(self.rows, size=s.batch_size, replace=False))
             batch = make_batch(self.dataset, rows, s.box_jitter, rng)
+            if s.mirror > 0:
+                batch = mirror_batch(batch, torch.as_tensor(rng.random(len(rows)) < s.mirror))
             for group in self.optimizer.param_groups:
                 group["lr"] = self._lr(self.step)
             parts = self.losses(batch)
