@@ -19,6 +19,7 @@ import argparse
 import json
 import shutil
 import statistics
+import textwrap
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -192,7 +193,7 @@ def plot(rows: dict[str, dict[str, Any]], path: Path, title: str) -> None:
             width,
             label=label,
         )
-    ax.set_xticks(range(len(names)), names, fontsize=8)
+    ax.set_xticks(range(len(names)), [textwrap.fill(n, 16) for n in names], fontsize=7)
     ax.set_ylabel("error (mm)")
     ax.set_title(title, fontsize=9)
     ax.legend(fontsize=8)
