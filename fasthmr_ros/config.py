@@ -522,6 +522,13 @@ class GenHMRConfig:
 GENHMR_PRESETS: dict[str, GenHMRConfig] = {
     # GenHMR's reported tokenizer (96 tokens, 2048 x 256); transformer sizes are our choice.
     "paper": GenHMRConfig(),
+    # CPU-trained miniature (the synthetic world's tables): minutes on 2 cores.
+    "small": GenHMRConfig(
+        tokenizer=GenHMRTokenizerConfig(
+            num_tokens=16, codebook_size=256, code_dim=64, hidden_dim=128, num_res_blocks=2
+        ),
+        transformer=GenHMRTransformerConfig(dim=128, depth=3, heads=4, mlp_dim=256, dropout=0.1),
+    ),
     # CPU smoke runs and tests: trains in seconds.
     "tiny": GenHMRConfig(
         tokenizer=GenHMRTokenizerConfig(

@@ -33,6 +33,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--decoder", choices=DECODERS, default="regression", help="pose decoder")
     parser.add_argument("--decoder-model", help="checkpoint of the chosen diffusion / GenHMR decoder")
     parser.add_argument(
+        "--genhmr-iterations", type=int, default=5, help="GenHMR's sampling iterations T (default 5)"
+    )
+    parser.add_argument(
+        "--refinement-budget-ms",
+        type=float,
+        default=50.0,
+        help="GenHMR refinement time per frame (0: all steps, reproducible; default 50)",
+    )
+    parser.add_argument(
+        "--keypoints-noise",
+        type=float,
+        help="hand the pipeline COCO-17 2D keypoints: the true ones plus Gaussian noise of this "
+        "fraction of the box height per coordinate (GenHMR refines with them; 0: exact)",
+    )
+    parser.add_argument("--keypoints-seed", type=int, default=0, help="seed of the keypoint noise")
+    parser.add_argument(
         "--smpl", help="body model (default: found SMPL, else the stand-in the data was made with)"
     )
     parser.add_argument("--limit", type=int, help="evaluate only the first N images")
@@ -48,9 +64,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from fasthmr_ros.config import DecoderConfig, MergingConfig, RuntimeConfig
+    from fasthmr_ros.config import DecoderConfig, GenHMRConfig, MergingConfig, RuntimeConfig
     from fasthmr_ros.errors import InputError
     from fasthmr_ros.evaluation import accuracy, evaluation_pipeline, mean_pose_of, run_pipeline
+    from fasthmr_ros.evaluation.keypoints import noisy_keypoints
     from fasthmr_ros.evaluation.report import plot, table
     from fasthmr_ros.runtime.estimator import use_backend
     from fasthmr_ros.runtime.select import choose_backend, probe_capabilities
@@ -71,12 +88,20 @@ def run(args: argparse.Namespace) -> int:
     decoder = DecoderConfig(decoder=args.decoder)
     if args.decoder_model:
         setattr(decoder, f"{args.decoder}_model", args.decoder_model)
-    pipeline = evaluation_pipeline(args.merged or args.checkpoint, args.smpl, args.device, decoder, merging)
+    genhmr = GenHMRConfig()
+    genhmr.sampling.iterations = args.genhmr_iterations
+    genhmr.refinement.time_budget_ms = args.refinement_budget_ms
+    pipeline = evaluation_pipeline(
+        args.merged or args.checkpoint, args.smpl, args.device, decoder, merging, genhmr
+    )
     runtime = RuntimeConfig(backend=args.backend, precision=args.precision, device=args.device)
     caps = probe_capabilities()
     backend = use_backend(pipeline, runtime, choose_backend(runtime, caps), caps)
-    estimates = run_pipeline(pipeline, dataset, args.limit)
     body = pipeline.estimator.body
+    keypoints = None
+    if args.keypoints_noise is not None:
+        keypoints = noisy_keypoints(dataset, body, args.keypoints_noise, args.keypoints_seed)
+    estimates = run_pipeline(pipeline, dataset, args.limit, keypoints=keypoints)
     report = accuracy(estimates, dataset, body, mean_pose_of(pipeline.estimator.model))
     model_cfg = pipeline.estimator.model.config
     report.update(
@@ -90,6 +115,10 @@ def run(args: argparse.Namespace) -> int:
         if merging is None
         else {"schedule": merging.token_schedule, "mask_source": merging.mask_source},
         decoder=args.decoder,
+        genhmr=None
+        if args.decoder != "genhmr"
+        else {"iterations": args.genhmr_iterations, "refinement_budget_ms": args.refinement_budget_ms},
+        keypoints_noise=args.keypoints_noise,
         backend=backend.as_dict(),
     )
     print(table(report))

@@ -1,6 +1,7 @@
 """`fasthmr train-tokenizer`: train GenHMR's pose tokenizer (VQ-VAE) on AMASS-style motion files.
 
     fasthmr train-tokenizer --motion AMASS/ --out tokenizer.pt
+    fasthmr train-tokenizer --sequences features/ --out tokenizer.pt   # poses of labelled sequences
     fasthmr train-tokenizer --synthetic 20 --preset tiny --out tok.pt   # smoke run, no data
 
 Reports the round-trip reconstruction error on held-out motions: MPJPE in mm over the 24 SMPL
@@ -20,7 +21,14 @@ from tqdm import tqdm
 
 from fasthmr_ros.cli.training_args import add_training_arguments
 from fasthmr_ros.config import GENHMR_PRESETS, genhmr_preset
-from fasthmr_ros.decoders.data import MotionClip, find_motion_files, read_amass, synthetic_clips
+from fasthmr_ros.decoders.data import (
+    MotionClip,
+    find_feature_sequences,
+    find_motion_files,
+    read_amass,
+    read_feature_sequence,
+    synthetic_clips,
+)
 from fasthmr_ros.decoders.genhmr.checkpoint import save_tokenizer
 from fasthmr_ros.decoders.genhmr.skeleton import NUM_BODY_JOINTS, RestSkeleton
 from fasthmr_ros.decoders.genhmr.training import TrainSettings, train_tokenizer
@@ -32,6 +40,11 @@ log = logging.getLogger(__name__)
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--motion", default=None, help="AMASS npz file or folder (searched recursively)")
+    parser.add_argument(
+        "--sequences",
+        default=None,
+        help="feature-sequence npz file or folder: train on their ground-truth poses instead",
+    )
     parser.add_argument("--synthetic", type=int, default=0, help="train on N synthetic motions instead")
     parser.add_argument("--frames", type=int, default=300, help="frames per synthetic motion")
     parser.add_argument("--out", type=Path, required=True, help="tokenizer checkpoint to write")
@@ -48,8 +61,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _clips(args: argparse.Namespace) -> list[MotionClip]:
     if args.synthetic:
         return synthetic_clips(args.synthetic, args.frames, args.fps, args.seed)
+    if args.sequences:
+        files = find_feature_sequences(args.sequences)
+        sequences = [read_feature_sequence(p) for p in tqdm(files, desc="read sequences", unit="file")]
+        return [MotionClip(s.global_orient, s.body_pose, s.betas[0], s.fps, name=s.name) for s in sequences]
     if not args.motion:
-        raise InputError("give --motion PATH (AMASS npz files) or --synthetic N")
+        raise InputError("give --motion PATH (AMASS npz files), --sequences PATH or --synthetic N")
     files = find_motion_files(args.motion)
     return [read_amass(p, args.fps) for p in tqdm(files, desc="read motion", unit="file")]
 

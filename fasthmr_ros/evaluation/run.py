@@ -14,6 +14,7 @@ model, so the numbers compare poses and shapes, not joint conventions. Persons h
 from __future__ import annotations
 
 import statistics
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,14 +57,14 @@ class Estimates:
         self.transl.append(person.transl)
 
 
-def _match(persons: list[PersonResult], boxes: np.ndarray) -> list[int | None]:
-    """For each labelled box, the index of the estimate cropped from it (None when dropped)."""
+def match_boxes(found: Sequence[np.ndarray], boxes: np.ndarray) -> list[int | None]:
+    """For each labelled box, the index of the found box cropped from it (None when dropped)."""
     taken: set[int] = set()
     out: list[int | None] = []
     for box in boxes:
         best, best_d = None, 2.0  # pixels: the pipeline only clips boxes to the image
-        for i, person in enumerate(persons):
-            d = float(np.abs(person.bbox - box).max())
+        for i, bbox in enumerate(found):
+            d = float(np.abs(bbox - box).max())
             if i not in taken and d < best_d:
                 best, best_d = i, d
         if best is not None:
@@ -78,9 +79,11 @@ def evaluation_pipeline(
     device: str = "cpu",
     decoder: DecoderConfig | None = None,
     merging: MergingConfig | None = None,
+    genhmr: GenHMRConfig | None = None,
 ) -> Pipeline:
     """The node's pipeline fed with true boxes: every labelled person is estimated, none dropped
-    for size, and a track is reported from its first frame."""
+    for size, and a track is reported from its first frame. `genhmr`: GenHMR's sampling and
+    refinement settings (when `decoder` selects it)."""
     cfg = PipelineConfig(
         checkpoint=checkpoint,
         smpl=smpl,
@@ -90,37 +93,80 @@ def evaluation_pipeline(
         min_box_size=1,
         tracker=TrackerConfig(min_hits=1),
     )
-    return build_pipeline(cfg, decoder or DecoderConfig(), merging, GenHMRConfig())
+    return build_pipeline(cfg, decoder or DecoderConfig(), merging, genhmr or GenHMRConfig())
 
 
-def _camera(dataset: LabelledSet, index: int, width: int, height: int) -> CameraIntrinsics:
-    K = dataset.intrinsics[index]
-    return CameraIntrinsics(float(K[0, 0]), float(K[1, 1]), float(K[0, 2]), float(K[1, 2]), width, height)
+@dataclass
+class LabelledFrame:
+    """One labelled image as the pipeline's inputs: true boxes as upstream detections."""
+
+    index: int
+    rows: np.ndarray  # (n,) its person rows, in label-map order
+    image: np.ndarray  # (H, W, 3) uint8 RGB
+    camera: CameraIntrinsics
+    stamp_ns: int
+    detections: list[Detection]
+    masks: list[np.ndarray] | None  # None: the set has no person masks
+    starts_sequence: bool  # a still image or a clip's first frame: the pipeline forgets its tracks
+
+
+def labelled_frames(
+    dataset: LabelledSet,
+    limit: int | None = None,
+    keypoints: np.ndarray | None = None,
+    progress: bool = True,
+    desc: str = "eval",
+) -> Iterator[LabelledFrame]:
+    """Every image (or the first `limit`) in order, with its true boxes, masks and intrinsics.
+
+    `keypoints` (P, K, 3), one row per labelled person: 2D keypoints (pixels, confidence) handed
+    over with each box, as an upstream keypoint detector would (GenHMR refines with them).
+    """
+    count = dataset.num_images if limit is None else min(limit, dataset.num_images)
+    previous_clip = None
+    for index in tqdm(range(count), desc=desc, unit="image", disable=not progress):
+        clip = int(dataset.clip[index])
+        rows = dataset.persons_of(index)
+        image = dataset.image_rgb(index)
+        K = dataset.intrinsics[index]
+        h, w = image.shape[:2]
+        labels = dataset.mask(index)
+        yield LabelledFrame(
+            index=index,
+            rows=rows,
+            image=image,
+            camera=CameraIntrinsics(float(K[0, 0]), float(K[1, 1]), float(K[0, 2]), float(K[1, 2]), w, h),
+            stamp_ns=round(int(dataset.frame[index]) / dataset.fps * 1e9),
+            detections=[
+                Detection(dataset.boxes[r], keypoints=None if keypoints is None else keypoints[r])
+                for r in rows
+            ],
+            masks=None if labels is None else [labels == k + 1 for k in range(len(rows))],
+            starts_sequence=clip < 0 or clip != previous_clip,
+        )
+        previous_clip = clip
 
 
 def run_pipeline(
-    pipeline: Pipeline, dataset: LabelledSet, limit: int | None = None, progress: bool = True
+    pipeline: Pipeline,
+    dataset: LabelledSet,
+    limit: int | None = None,
+    progress: bool = True,
+    keypoints: np.ndarray | None = None,
 ) -> Estimates:
-    """Process every image (or the first `limit`) and collect the estimates of usable persons."""
+    """Process every image (or the first `limit`) and collect the estimates of usable persons
+    (`keypoints`: see `labelled_frames`)."""
     usable = np.zeros(dataset.num_persons, bool)
     usable[usable_persons(dataset)] = True
     est = Estimates()
-    count = dataset.num_images if limit is None else min(limit, dataset.num_images)
-    previous_clip = None
-    for index in tqdm(range(count), desc="eval", unit="image", disable=not progress):
-        clip = int(dataset.clip[index])
-        if clip < 0 or clip != previous_clip:
+    for frame in labelled_frames(dataset, limit, keypoints, progress):
+        if frame.starts_sequence:
             pipeline.reset()
-        previous_clip = clip
-        rows = dataset.persons_of(index)
-        image = dataset.image_rgb(index)
-        h, w = image.shape[:2]
-        labels = dataset.mask(index)
-        detections = [Detection(dataset.boxes[r]) for r in rows]
-        masks = None if labels is None else [labels == k + 1 for k in range(len(rows))]
-        stamp = round(int(dataset.frame[index]) / dataset.fps * 1e9)
-        result = pipeline.process(image, _camera(dataset, index, w, h), stamp, "camera", detections, masks)
-        matched = _match(result.persons, dataset.boxes[rows].astype(np.float64))
+        rows = frame.rows
+        result = pipeline.process(
+            frame.image, frame.camera, frame.stamp_ns, "camera", frame.detections, frame.masks
+        )
+        matched = match_boxes([p.bbox for p in result.persons], dataset.boxes[rows].astype(np.float64))
         for row, hit in zip(rows, matched, strict=True):
             if not usable[row]:
                 continue
