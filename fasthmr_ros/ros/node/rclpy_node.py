@@ -132,7 +132,7 @@ class FastHMRNode(LifecycleNode):
         values = {f.name: self.get_parameter(f.name).value for f in dataclasses.fields(NodeConfig)}
         return NodeConfig(**values)
 
-    def _on_set_parameters(self, params: list[Parameter]) -> SetParametersResult:
+    def _on_set_parameters(self, params: list[Parameter[Any]]) -> SetParametersResult:
         try:
             for param in params:
                 if param.name not in SPECS:
