@@ -16,7 +16,9 @@ from fasthmr_ros.pipeline.camera import default_intrinsics
 from fasthmr_ros.pipeline.core import STAGES, Pipeline
 from fasthmr_ros.pipeline.detection import Detection, iou_matrix
 from fasthmr_ros.pipeline.estimator import MeshEstimator
+from fasthmr_ros.pipeline.result import CameraIntrinsics
 from fasthmr_ros.pipeline.yolo import YoloOnnxDetector
+from fasthmr_ros.samples.scene import person_boxes, render_person_image, sample_camera, sample_motion
 from tests.yolo_onnx_models import build_yolo_onnx
 
 W, H = 640, 480
@@ -72,10 +74,15 @@ def test_upstream_boxes_with_propagation_between_them(parts) -> None:
     decoder = RecordingDecoder()
     pipe = Pipeline(_estimator(parts), PipelineConfig(detection="upstream"), decoder)
     ids, propagated_iou = set(), []
+    motion = sample_motion(10, 1, seed=1)  # one stand-in walking, dressed like the training world
+    K = sample_camera(W, H)
+    camera = CameraIntrinsics(K[0, 0], K[1, 1], K[0, 2], K[1, 2], W, H)
     for f in range(10):
-        truth = _walker(f)
+        persons = motion.persons(f)
+        truth = person_boxes(W, H, K, persons)[0]
         given = [Detection(truth, 0.9)] if f % 3 == 0 else None  # an upstream detector at 1/3 rate
-        result = pipe.process(_frame([truth]), CAMERA, f * 33_000_000, "cam", detections=given)
+        image = render_person_image(W, H, K, persons)
+        result = pipe.process(image, camera, f * 33_000_000, "cam", detections=given)
         assert len(result.persons) == 1, f
         person = result.persons[0]
         ids.add(person.track_id)
@@ -88,9 +95,7 @@ def test_upstream_boxes_with_propagation_between_them(parts) -> None:
         assert np.all(np.isfinite(person.joints3d)) and person.vertices is None
         assert person.decoder == "recording"
     assert ids == {1}
-    # Propagated boxes follow the walker (joint extent + track velocity) without a detector. The
-    # "walker" is a plain rectangle, so the trained default's pose for it (hence the joint
-    # extent) varies from frame to frame: on average close, never far off.
+    # Propagated boxes follow the walker (joint extent + track velocity) without a detector.
     assert np.mean(propagated_iou) > 0.75 and min(propagated_iou) > 0.5, propagated_iou
     # Histories reach the decoder: frame f sees f earlier frames of the track (window 16).
     assert [len(b.histories[0]) for b in decoder.inputs] == list(range(10))
@@ -266,8 +271,11 @@ def test_keypoint_model_feeds_the_decoder(parts, tmp_path: Path) -> None:
     kpts = np.zeros((1, 17, 3))
     kpts[0, :, 0], kpts[0, :, 1], kpts[0, :, 2] = 150.0, 330.0, 0.9  # image (150, 250): crop centre
     path = build_yolo_onnx(
-        tmp_path / "pose.onnx", np.array([[150.0, 330.0, 100.0, 300.0]]), np.array([[0.9]]),
-        kpts.reshape(1, -1), task_metadata="pose",
+        tmp_path / "pose.onnx",
+        np.array([[150.0, 330.0, 100.0, 300.0]]),
+        np.array([[0.9]]),
+        kpts.reshape(1, -1),
+        task_metadata="pose",
     )
     keypoints = YoloOnnxDetector(path, score_threshold=0.5)
     decoder = RecordingDecoder()
