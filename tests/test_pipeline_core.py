@@ -53,10 +53,6 @@ def _frame(boxes: list[np.ndarray]) -> np.ndarray:
     return image
 
 
-def _walker(f: int) -> np.ndarray:
-    return np.array([100 + 6 * f, 100, 200 + 6 * f, 400], dtype=np.float64)
-
-
 class RecordingDecoder:
     """A real PoseDecoder that keeps the regression pose and records what it was given."""
 
