@@ -22,6 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from rosbags.typesys.store import Typestore
+
 
 @dataclass(frozen=True)
 class QosProfile:
@@ -45,11 +47,15 @@ MessageCallback = Callable[[Any, int], None]  # (message, receive time ns)
 class Publisher(ABC):
     topic: str
     msgtype: str
+    typestore: Typestore  # serialises the message objects `publish` is given
 
-    @abstractmethod
     def publish(self, msg: Any) -> None:
         """Send a rosbags message object of `msgtype`, or its CDR bytes as they are (like rclpy's
         `publish`, which also takes serialised messages)."""
+        if isinstance(msg, (bytes, bytearray, memoryview)):
+            self.publish_cdr(bytes(msg))
+        else:
+            self.publish_cdr(bytes(self.typestore.serialize_cdr(msg, self.msgtype)))
 
     @abstractmethod
     def publish_cdr(self, cdr: bytes) -> None:

@@ -55,13 +55,8 @@ class DdsPublisher(Publisher):
         self, transport: DdsTransport, topic: str, msgtype: str, writer: DataWriter[Any], struct: type
     ):
         self.topic, self.msgtype = topic, msgtype
-        self._transport, self._writer, self._struct = transport, writer, struct
-
-    def publish(self, msg: Any) -> None:
-        if isinstance(msg, (bytes, bytearray, memoryview)):
-            self.publish_cdr(bytes(msg))
-        else:
-            self.publish_cdr(bytes(self._transport.typestore.serialize_cdr(msg, self.msgtype)))
+        self._writer, self._struct = writer, struct
+        self.typestore = transport.typestore
 
     def publish_cdr(self, cdr: bytes) -> None:
         self._writer.write(outgoing(self._struct, bytes(cdr)))

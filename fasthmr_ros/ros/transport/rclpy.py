@@ -52,13 +52,8 @@ def _rclpy_qos(qos: QosProfile) -> QoSProfile:
 class RclpyPublisher(Publisher):
     def __init__(self, transport: RclpyTransport, topic: str, msgtype: str, publisher: Any) -> None:
         self.topic, self.msgtype = topic, msgtype
-        self._transport, self._publisher = transport, publisher
-
-    def publish(self, msg: Any) -> None:
-        if isinstance(msg, (bytes, bytearray, memoryview)):
-            self.publish_cdr(bytes(msg))
-        else:
-            self.publish_cdr(bytes(self._transport.typestore.serialize_cdr(msg, self.msgtype)))
+        self._publisher = publisher
+        self.typestore = transport.typestore
 
     def publish_cdr(self, cdr: bytes) -> None:
         self._publisher.publish(cdr)  # rclpy publishes bytes as a serialised message
