@@ -16,7 +16,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from fasthmr_ros.evaluation.metrics import mpjpe
 from fasthmr_ros.models.checkpoint import load_model
+from fasthmr_ros.models.default import resolve_body_model
 from fasthmr_ros.models.hmr import CROP_COLUMN_MARGIN
 from fasthmr_ros.models.rotation import rot6d_to_rotmat
 from fasthmr_ros.samples.dataset import read_labelled_set, usable_persons
@@ -48,6 +50,16 @@ def main() -> None:
     root, true_root = out["global_orient"][:, 0], batch.global_orient[:, 0]
     root_err = angle_deg(root, true_root)
     body_err_mean = angle_deg(mean[1:].expand_as(batch.body_pose), batch.body_pose).mean()
+    body = resolve_body_model().body
+    mean_body = mean[1:].expand_as(batch.body_pose)
+    mean_betas = model.smpl_head.init_betas.expand_as(batch.betas)
+
+    def pelvis_mpjpe(root: torch.Tensor, pose: torch.Tensor, betas: torch.Tensor) -> float:
+        """Pelvis-aligned MPJPE (mm) of one combination of root, articulation and shape."""
+        with torch.no_grad():
+            joints = body(root, pose, betas).smpl_joints
+        return float(mpjpe(joints.double().numpy(), batch.joints3d.double().numpy()).mean() * 1000)
+
     report = {
         "checkpoint": args.checkpoint,
         "data": args.data,
@@ -58,6 +70,14 @@ def main() -> None:
         "root_spread_predicted": float(root.std(0).mean()),
         "root_spread_true": float(true_root.std(0).mean()),
         "body_pose_error_deg": float(angle_deg(out["body_pose"], batch.body_pose).mean()),
+        # Which half of the pose the error sits in: each model part swapped for the truth or the mean.
+        "mpjpe_mm": {
+            "model": pelvis_mpjpe(out["global_orient"], out["body_pose"], out["betas"]),
+            "mean_pose": pelvis_mpjpe(mean[:1].expand_as(true_root[:, None]), mean_body, mean_betas),
+            "true_root_mean_body": pelvis_mpjpe(batch.global_orient, mean_body, mean_betas),
+            "true_root_model_body": pelvis_mpjpe(batch.global_orient, out["body_pose"], out["betas"]),
+            "model_root_mean_body": pelvis_mpjpe(out["global_orient"], mean_body, out["betas"]),
+        },
         "mean_pose_body_pose_error_deg": float(body_err_mean),
         # A backbone without position signal sees a bag of patches: turning the crop upside down
         # then hardly changes its output, compared with showing it another person.

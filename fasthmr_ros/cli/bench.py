@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from dataclasses import asdict, fields
 from pathlib import Path
 
@@ -65,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"load average (1, 5, 15 min) before / after: {load_before} / {load_average()}")
     if settings.json:
         payload = {
-            "command": " ".join(["fasthmr", *sys.argv[1:]]),
+            "command": args.command_line,
             "settings": asdict(settings),
             "environment": {**environment(ctx.device), "load_average_before": load_before},
             "sections": {name: vars(section) for name, section in results.items()},

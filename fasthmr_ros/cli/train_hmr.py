@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import shlex
-import sys
 from pathlib import Path
 
 from fasthmr_ros.cli.training_args import add_training_arguments
@@ -35,6 +33,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--mirror", type=float, default=defaults.mirror, help="chance a crop is mirrored (labels too)"
     )
+    parser.add_argument(
+        "--local-weight",
+        type=float,
+        default=defaults.w_local,
+        help="weight of the body-frame joint loss (articulation apart from the root rotation)",
+    )
+    parser.add_argument("--init", default=defaults.init, help="checkpoint to fine-tune from")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     add_training_arguments(parser, steps=defaults.steps, batch_size=defaults.batch_size, lr=defaults.lr)
 
@@ -56,6 +61,8 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         checkpoint_every=args.checkpoint_every,
         mirror=args.mirror,
+        w_local=args.local_weight,
+        init=args.init,
     )
     data = read_labelled_set(args.data)
     val = read_labelled_set(args.val) if args.val else None
@@ -64,7 +71,6 @@ def run(args: argparse.Namespace) -> int:
     trainer = HMRTrainer(data, body.body, settings, work_dir, val)
     trainer.load_state()
     trainer.run(eval_every=args.eval_every)
-    command = "fasthmr " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-    path = save_trained(trainer, args.out, command)
+    path = save_trained(trainer, args.out, args.command_line)
     print(f"trained {settings.preset} for {trainer.step} steps ({trainer.elapsed_s / 60:.1f} min) -> {path}")
     return 0

@@ -21,6 +21,7 @@ import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -119,7 +120,7 @@ def _texture(width: int, height: int, rng: np.random.Generator) -> np.ndarray:
     cells = rng.integers(2, 8, size=2)
     field = rng.uniform(0, 255, size=(cells[0], cells[1], 3)).astype(np.float32)
     image = cv2.resize(field, (width, height), interpolation=cv2.INTER_CUBIC)
-    image += rng.normal(0, rng.uniform(2, 12), size=image.shape).astype(np.float32)
+    image += np.asarray(rng.normal(0, rng.uniform(2, 12), size=image.shape), dtype=np.float32)
     image = np.clip(image, 0, 255).astype(np.uint8)
     for _ in range(int(rng.integers(3, 15))):
         color = tuple(int(c) for c in rng.integers(0, 256, size=3))
@@ -178,7 +179,7 @@ class SceneRenderer:
         background: np.ndarray,
         K: np.ndarray,
         persons: list[_Person],
-        light: dict,
+        light: dict[str, Any],
         rng: np.random.Generator,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """BGR image, (H, W) uint8 label map, (P, V, 3) vertices, (P, 24, 3) joints."""
@@ -216,7 +217,7 @@ def _draw_occluder(
     labels[hit] = 0
 
 
-def _light(rng: np.random.Generator) -> dict:
+def _light(rng: np.random.Generator) -> dict[str, Any]:
     return {
         "ambient": rng.uniform(0.2, 0.6),
         "gain": rng.uniform(0.7, 1.3),
@@ -228,7 +229,7 @@ def _light(rng: np.random.Generator) -> dict:
     }
 
 
-def _photometric(image: np.ndarray, light: dict, rng: np.random.Generator) -> np.ndarray:
+def _photometric(image: np.ndarray, light: dict[str, Any], rng: np.random.Generator) -> np.ndarray:
     mean = image.mean()
     out = (image - mean) * light["contrast"] + mean + light["brightness"]
     out = out * light["cast"] + rng.normal(0, light["noise"], size=out.shape)
@@ -370,8 +371,8 @@ def write_synth_set(
     (root / IMAGES_DIR).mkdir(parents=True, exist_ok=True)
     (root / MASKS_DIR).mkdir(parents=True, exist_ok=True)
     world = SynthWorld(cfg, seed)
-    per_image: dict[str, list] = {"image_files": [], "intrinsics": [], "clip": [], "frame": []}
-    per_person: dict[str, list] = {
+    per_image: dict[str, list[Any]] = {"image_files": [], "intrinsics": [], "clip": [], "frame": []}
+    per_person: dict[str, list[Any]] = {
         k: []
         for k in (
             "image_index",

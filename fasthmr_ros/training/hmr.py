@@ -8,7 +8,9 @@ learns is what the pipeline feeds it.
 Losses, all on exact labels: SMPL rotations (MSE on matrices), betas (MSE), pelvis-relative 3D
 joints (L1, metres), 2D joints reprojected through the crop camera (L1 in crop units, HMR 2.0's
 5000 px focal for a 256 crop) and the crop camera itself (L1 against the camera that places the
-true body at its true translation). Boxes are jittered like a detector's.
+true body at its true translation). Optionally (`w_local`) the joints in the body's own frame,
+which score articulation apart from the heading. Boxes are jittered like a detector's. `init`
+fine-tunes a trained checkpoint instead of starting from fresh weights.
 
 Determinism: batch `k` is drawn from `seed + k` alone, so a resumed run continues exactly where
 the interrupted one was (same batches, same augmentation) and one command reproduces the weights.
@@ -31,7 +33,7 @@ from tqdm import tqdm
 from fasthmr_ros.config import model_preset
 from fasthmr_ros.errors import InputError
 from fasthmr_ros.models.body_model import BodyModel
-from fasthmr_ros.models.checkpoint import save_checkpoint
+from fasthmr_ros.models.checkpoint import load_model, save_checkpoint
 from fasthmr_ros.models.hmr import CROP_FOCAL, CROP_SIZE, HMR
 from fasthmr_ros.models.joints import SMPL_MIRRORED
 from fasthmr_ros.models.rotation import rotmat_to_rot6d
@@ -58,6 +60,8 @@ class TrainHMRSettings:
     w_joints3d: float = 5.0
     w_joints2d: float = 1.0
     w_cam: float = 1.0
+    w_local: float = 0.0  # joints in the body's own frame: articulation without the root's error
+    init: str = ""  # checkpoint to fine-tune from ("" = fresh weights and head means)
 
 
 def mean_rotations(rotations: np.ndarray) -> np.ndarray:
@@ -90,6 +94,13 @@ def crop_projection(joints: torch.Tensor, pred_cam: torch.Tensor) -> torch.Tenso
     t = torch.stack([tx, ty, tz], dim=-1)[:, None]
     p = joints + t
     return CROP_FOCAL * p[..., :2] / p[..., 2:3].clamp_min(1e-3) / (CROP_SIZE / 2)
+
+
+def body_frame(rel: torch.Tensor, root: torch.Tensor) -> torch.Tensor:
+    """(B, J, 3) root-relative joints, (B, 3, 3) root rotations -> the joints in the body's own
+    frame, R^T x (x @ R for row vectors). A loss there scores the articulation alone: a wrong
+    heading no longer dominates it, as it does in the camera frame."""
+    return rel @ root
 
 
 @dataclass
@@ -201,9 +212,16 @@ class HMRTrainer:
         if len(self.rows) < settings.batch_size:
             raise InputError(f"{dataset.root}: {len(self.rows)} usable persons, fewer than one batch")
         torch.manual_seed(settings.seed)
-        self.model = HMR(model_preset(settings.preset))
-        self.model.backbone.init_positions()
-        init_head_means(self.model, dataset, self.rows)
+        if settings.init:
+            self.model = load_model(settings.init)
+            if self.model.config.preset != settings.preset:
+                raise InputError(
+                    f"{settings.init} is a {self.model.config.preset!r} model, not {settings.preset!r}"
+                )
+        else:
+            self.model = HMR(model_preset(settings.preset))
+            self.model.backbone.init_positions()
+            init_head_means(self.model, dataset, self.rows)
         decay = [p for n, p in self.model.named_parameters() if p.dim() > 1 and "pos_embed" not in n]
         rest = [p for n, p in self.model.named_parameters() if not (p.dim() > 1 and "pos_embed" not in n)]
         self.optimizer = torch.optim.AdamW(
@@ -227,11 +245,17 @@ class HMRTrainer:
         smpl = self.body(out["global_orient"], out["body_pose"], out["betas"])
         joints = smpl.smpl_joints  # (B, 24, 3) model frame
         true_rel = batch.joints3d - batch.joints3d[:, :1]
+        rel = joints - joints[:, :1]
         parts = {
             "pose": ((out["global_orient"] - batch.global_orient) ** 2).mean()
             + ((out["body_pose"] - batch.body_pose) ** 2).mean(),
             "betas": ((out["betas"] - batch.betas) ** 2).mean(),
-            "joints3d": (joints - joints[:, :1] - true_rel).abs().mean(),
+            "joints3d": (rel - true_rel).abs().mean(),
+            "joints_local": (
+                body_frame(rel, out["global_orient"][:, 0]) - body_frame(true_rel, batch.global_orient[:, 0])
+            )
+            .abs()
+            .mean(),
             "joints2d": (crop_projection(joints, out["pred_cam"]) - batch.joints2d).abs().mean(),
             "cam": (out["pred_cam"] - batch.cam).abs().mean(),
         }
@@ -241,6 +265,7 @@ class HMRTrainer:
             "joints3d": s.w_joints3d,
             "joints2d": s.w_joints2d,
             "cam": s.w_cam,
+            "joints_local": s.w_local,
         }
         parts["total"] = sum(weights[k] * v for k, v in parts.items())
         return parts
