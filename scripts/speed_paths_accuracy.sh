@@ -23,9 +23,7 @@ from pathlib import Path
 
 out = Path(sys.argv[1])
 rows = {}
-for path in sorted(out.glob("*.json")):
-    if path.name == "summary.json":
-        continue
+for path in sorted([*out.glob("torch_*.json"), *out.glob("tome_*.json")]):  # what this script wrote
     report = json.loads(path.read_text())
     rows[path.stem] = {k: report[k] for k in ("mpjpe_mm", "pa_mpjpe_mm", "pve_mm", "mean_pose_mpjpe_mm")}
 (out / "summary.json").write_text(json.dumps(rows, indent=2) + "\n")

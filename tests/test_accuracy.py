@@ -1,9 +1,11 @@
 """The shipped default on freshly generated held-out stand-in scenes, through the whole pipeline.
 
 A regression in crops, camera maths, merging or decoding shows up here as lost accuracy. The
-bars are what the shipped weights reach with a margin (docs/accuracy.md): MPJPE clearly under
-the mean pose they regress around (measured 1.51x on this set), and bodies placed where the
-people are. The issue's bar (twice as accurate as the mean pose) is NOT reached by these weights.
+held-out set has the make-up of the documented one (docs/accuracy.md: 150 still images, 4 clips
+of 30 frames) with a seed no training or documented set uses. The bars are what the shipped
+weights reach there with a margin: MPJPE clearly under the mean pose the model regresses around,
+on the whole set and on its still images alone, and bodies placed where the people are. The
+issue's bar (twice as accurate as the mean pose) is NOT reached on this set (docs/accuracy.md).
 """
 
 from __future__ import annotations
@@ -11,18 +13,30 @@ from __future__ import annotations
 import pytest
 
 from fasthmr_ros.evaluation import accuracy, evaluation_pipeline, mean_pose_of, run_pipeline
+from fasthmr_ros.samples.dataset import usable_persons
 from fasthmr_ros.samples.synth import write_synth_set
 
-HELD_OUT_SEED = 9001  # training used seed 1 (docs/accuracy.md)
-JOINTS2D_BAR = 0.15  # mean 2D joint error as a fraction of the box height (measured: 0.116)
-MEAN_POSE_RATIO_BAR = 1.4  # mean-pose MPJPE / model MPJPE (measured: 1.51)
+HELD_OUT_SEED = 9001  # training used seeds 1 and 3, validation 2, the documented held-out set 7
+MEAN_POSE_RATIO_BAR = 1.75  # mean-pose MPJPE / model MPJPE over the whole set (measured: 1.84)
+STILLS_RATIO_BAR = 1.7  # the same on still images alone (measured: 1.80)
+JOINTS2D_BAR = 0.1  # mean 2D joint error as a fraction of the box height (measured: 0.071)
 
 
 @pytest.fixture(scope="module")
 def held_out(tmp_path_factory: pytest.TempPathFactory):
     return write_synth_set(
-        tmp_path_factory.mktemp("held_out") / "set", images=16, seed=HELD_OUT_SEED, progress=False
+        tmp_path_factory.mktemp("held_out") / "set",
+        images=150,
+        clips=4,
+        frames=30,
+        seed=HELD_OUT_SEED,
+        progress=False,
     )
+
+
+@pytest.fixture(scope="module")
+def report(held_out) -> dict:
+    return _evaluate(held_out)
 
 
 def _evaluate(dataset) -> dict:
@@ -32,24 +46,39 @@ def _evaluate(dataset) -> dict:
     return accuracy(estimates, dataset, pipeline.estimator.body, mean_pose_of(pipeline.estimator.model))
 
 
-def test_embedded_default_beats_the_mean_pose_and_places_bodies_on_people(held_out) -> None:
-    report = _evaluate(held_out)
-    assert report["persons"] >= 16 and report["missed"] == 0
+def test_embedded_default_beats_the_mean_pose_and_places_bodies_on_people(report) -> None:
+    assert report["persons"] >= 400 and report["missed"] == 0
     assert report["mpjpe_mm"] * MEAN_POSE_RATIO_BAR <= report["mean_pose_mpjpe_mm"], report
+    stills = report["by_kind"]["stills"]
+    assert stills["mpjpe_mm"] * STILLS_RATIO_BAR <= stills["mean_pose_mpjpe_mm"], stills
     assert report["joints2d_box_fraction"] < JOINTS2D_BAR, report
 
 
-def test_eval_cli_writes_the_documented_report(held_out, tmp_path, capsys) -> None:
+def test_eval_cli_writes_the_documented_report(tmp_path, capsys) -> None:
     import json
 
     from fasthmr_ros.cli.main import main
 
+    stills = write_synth_set(tmp_path / "stills", images=4, seed=HELD_OUT_SEED, progress=False)
     out = tmp_path / "report.json"
-    assert main(["eval", str(held_out.root), "--limit", "4", "--token-merging", "--json", str(out)]) == 0
+    assert main(["eval", str(stills.root), "--token-merging", "--json", str(out)]) == 0
     report = json.loads(out.read_text())
     for key in ("mpjpe_mm", "pa_mpjpe_mm", "pve_mm", "mean_pose_mpjpe_mm", "per_crop_ms_median"):
         assert report[key] > 0, key
     assert "accel_mm" not in report  # stills only: no clip, no acceleration
+    assert list(report["by_kind"]) == ["stills"]
+    assert report["by_kind"]["stills"]["mpjpe_mm"] == pytest.approx(report["mpjpe_mm"])
     assert report["token_merging"]["schedule"] == [40, 40, 22]
     assert out.with_suffix(".png").stat().st_size > 0
     assert "MPJPE (mm)" in capsys.readouterr().out
+
+
+def test_report_splits_stills_from_clip_frames(held_out, report) -> None:
+    stills, clips = report["by_kind"]["stills"], report["by_kind"]["clips"]
+    usable = usable_persons(held_out)  # what the evaluation estimates
+    assert clips["persons"] == (held_out.clip[held_out.image_index[usable]] >= 0).sum() > 0
+    assert stills["persons"] + clips["persons"] == report["persons"]
+    for key in ("mpjpe_mm", "mean_pose_mpjpe_mm"):
+        pooled = (stills[key] * stills["persons"] + clips[key] * clips["persons"]) / report["persons"]
+        assert pooled == pytest.approx(report[key]), key
+    assert report["accel_mm"] > 0

@@ -25,6 +25,7 @@ from fasthmr_ros.training.hmr import (
     crop_projection,
     make_batch,
     mirror_batch,
+    save_trained,
 )
 
 
@@ -111,9 +112,13 @@ def test_train_hmr_resumes_refuses_mixed_settings_and_fine_tunes(data_root: Path
 
     dataset, body = read_labelled_set(data_root), standin_body_model()
     fine = TrainHMRSettings(preset="tiny", steps=1, batch_size=4, init=str(out))
-    start = HMRTrainer(dataset, body, fine, tmp_path / "fine").model.state_dict()
-    for name, value in start.items():
+    fine_tuner = HMRTrainer(dataset, body, fine, tmp_path / "fine")
+    for name, value in fine_tuner.model.state_dict().items():
         assert torch.equal(value, trained[name]), name
+    fine_tuner.run(progress=False)
+    saved = save_trained(fine_tuner, tmp_path / "fine.pt", "fine")
+    lineage = read_checkpoint_file(saved)["extra"]["training"]
+    assert lineage["command"] == "fine" and lineage["from"] == record  # the start's recipe travels along
     with pytest.raises(InputError, match="'tiny' model"):
         HMRTrainer(
             dataset, body, TrainHMRSettings(preset="vit_xs", batch_size=4, init=str(out)), tmp_path / "other"

@@ -23,6 +23,11 @@ def table(report: dict[str, Any]) -> str:
         if key in report:
             lines.append(f"{label:<34}{report[key]:>10.2f}")
     lines.append(f"{'persons (missed)':<34}{report['persons']:>6} ({report['missed']})")
+    for kind, part in report.get("by_kind", {}).items():
+        model, mean = part["mpjpe_mm"], part["mean_pose_mpjpe_mm"]
+        label = f"{kind}: MPJPE / mean pose (mm)"
+        ratio = f"({mean / model:.2f}x, {part['persons']} persons)"
+        lines.append(f"{label:<34}{model:>10.2f} / {mean:.2f} {ratio}")
     return "\n".join(lines)
 
 

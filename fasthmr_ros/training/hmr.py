@@ -33,7 +33,7 @@ from tqdm import tqdm
 from fasthmr_ros.config import model_preset
 from fasthmr_ros.errors import InputError
 from fasthmr_ros.models.body_model import BodyModel
-from fasthmr_ros.models.checkpoint import load_model, save_checkpoint
+from fasthmr_ros.models.checkpoint import load_model, read_checkpoint_file, save_checkpoint
 from fasthmr_ros.models.hmr import CROP_FOCAL, CROP_SIZE, HMR
 from fasthmr_ros.models.joints import SMPL_MIRRORED
 from fasthmr_ros.models.rotation import rotmat_to_rot6d
@@ -368,6 +368,11 @@ def save_trained(trainer: HMRTrainer, out: str | Path, command: str) -> Path:
             "body_model": trainer.dataset.body_model,
         }
     }
+    if trainer.settings.init:
+        # A fine-tune reproduces only from its start, so the start's own record travels along:
+        # the chain of `from` records is the whole recipe, oldest stage innermost.
+        start = read_checkpoint_file(trainer.settings.init).get("extra", {})
+        extra["training"]["from"] = start.get("training", {})
     path = save_checkpoint(trainer.model, out, extra=extra)
     path.with_suffix(".history.json").write_text(json.dumps(trainer.history))
     return path
