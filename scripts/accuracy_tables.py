@@ -38,7 +38,7 @@ from fasthmr_ros.decoders.diffusion.decoder import DiffusionDecoder
 from fasthmr_ros.decoders.genhmr.decoder import GenHMRDecoder
 from fasthmr_ros.evaluation import accuracy, evaluation_pipeline, mean_pose_of, run_pipeline
 from fasthmr_ros.evaluation.features import extract_features
-from fasthmr_ros.evaluation.keypoints import box_heights, noisy_keypoints
+from fasthmr_ros.evaluation.keypoints import noisy_keypoints
 from fasthmr_ros.models.checkpoint import load_model
 from fasthmr_ros.models.default import EMBEDDED_WEIGHTS, resolve_body_model
 from fasthmr_ros.samples.dataset import LabelledSet, is_labelled_set, read_labelled_set
@@ -393,7 +393,7 @@ def genhmr_table(
         }
         variants[name] = Variant(weights, [], genhmr_step(checkpoint, cfg, keypoints is not None))
     error = np.linalg.norm(noisy[..., :2] - exact[..., :2], axis=-1)
-    height = box_heights(dataset)
+    height = dataset.box_heights
     record = {
         "sigma_box_height_fraction": args.keypoints_noise,
         "seed": KEYPOINT_NOISE_SEED,

@@ -36,14 +36,10 @@ def held_out(tmp_path_factory: pytest.TempPathFactory):
 
 @pytest.fixture(scope="module")
 def report(held_out) -> dict:
-    return _evaluate(held_out)
-
-
-def _evaluate(dataset) -> dict:
     pipeline = evaluation_pipeline()
     assert pipeline.embedded  # the tests never see the user's caches: this is the shipped default
-    estimates = run_pipeline(pipeline, dataset, progress=False)
-    return accuracy(estimates, dataset, pipeline.estimator.body, mean_pose_of(pipeline.estimator.model))
+    estimates = run_pipeline(pipeline, held_out, progress=False)
+    return accuracy(estimates, held_out, pipeline.estimator.body, mean_pose_of(pipeline.estimator.model))
 
 
 def test_embedded_default_beats_the_mean_pose_and_places_bodies_on_people(report) -> None:

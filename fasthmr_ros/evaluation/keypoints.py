@@ -37,18 +37,13 @@ def true_keypoints(dataset: LabelledSet, body: BodyModel, chunk: int = 256) -> n
     return uvw[..., :2] / uvw[..., 2:3]
 
 
-def box_heights(dataset: LabelledSet) -> np.ndarray:
-    """(P,) labelled box heights in pixels (at least 1): the scale the keypoint noise is stated in."""
-    return np.maximum(dataset.boxes[:, 3] - dataset.boxes[:, 1], 1.0)
-
-
 def noisy_keypoints(dataset: LabelledSet, body: BodyModel, noise: float, seed: int = 0) -> np.ndarray:
     """(P, 17, 3) x, y pixels and confidence: `true_keypoints` plus N(0, (noise * box height)^2)
     per coordinate (noise 0: the exact points)."""
     if noise < 0:
         raise InputError(f"keypoint noise must be >= 0, got {noise}")
     points = true_keypoints(dataset, body)
-    height = box_heights(dataset)
+    height = dataset.box_heights
     rng = np.random.default_rng(seed)
     points = points + rng.normal(size=points.shape) * (noise * height)[:, None, None]
     return np.concatenate([points, np.ones((*points.shape[:2], 1))], axis=-1)

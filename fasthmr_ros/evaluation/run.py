@@ -273,7 +273,7 @@ def _placement(rows: np.ndarray, pred_camera: np.ndarray, dataset: LabelledSet) 
     focal, centre = K[:, None, [0, 1], [0, 1]], K[:, None, :2, 2]
     pred_uv = pred_camera[..., :2] / pred_camera[..., 2:3] * focal + centre
     px = np.linalg.norm(pred_uv - dataset.joints_2d[rows], axis=-1).mean(axis=-1)
-    height = np.maximum(dataset.boxes[rows, 3] - dataset.boxes[rows, 1], 1.0)
+    height = dataset.box_heights[rows]
     return {
         "pelvis_error_mm": float(np.linalg.norm(pred_camera[:, 0] - true[:, 0], axis=-1).mean() * MM),
         "joints2d_px": float(px.mean()),

@@ -83,6 +83,12 @@ class LabelledSet:
         path = self.root / MASKS_DIR / (Path(str(self.image_files[index])).stem + ".png")
         return cv2.imread(str(path), cv2.IMREAD_UNCHANGED) if path.is_file() else None
 
+    @property
+    def box_heights(self) -> np.ndarray:
+        """(P,) labelled box heights in pixels, at least 1: the scale 2D errors and keypoint noise
+        are stated in."""
+        return np.maximum(self.boxes[:, 3] - self.boxes[:, 1], 1.0)
+
     def persons_of(self, index: int) -> np.ndarray:
         """Person rows of image `index`, in label-map order."""
         return np.flatnonzero(self.image_index == index)
