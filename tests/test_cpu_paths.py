@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import onnx
 import pytest
 import torch
@@ -11,11 +12,11 @@ import torch
 from fasthmr_ros.cli.main import main
 from fasthmr_ros.config import MergingConfig, RuntimeConfig
 from fasthmr_ros.models.default import embedded_default_model, resolve_body_model
-from fasthmr_ros.pipeline.crop import crop_persons
 from fasthmr_ros.runtime import select
 from fasthmr_ros.runtime.accuracy import joint_deviation_mm
 from fasthmr_ros.runtime.select import BackendChoice, Capabilities, build_runner, create_runner
-from fasthmr_ros.samples.synth import write_synth_set
+from fasthmr_ros.samples.synth import SynthConfig, write_synth_set
+from fasthmr_ros.training.hmr import make_batch
 
 NOTHING = Capabilities(None, None, "TensorRT is not installed", ort_cuda=False)
 
@@ -39,10 +40,7 @@ def crops(tmp_path_factory: pytest.TempPathFactory) -> torch.Tensor:
     """Three person crops of rendered scenes, the input the paths serve: noise crops push the
     trained default off its data, where rounding moves its joints much further (21-31 mm)."""
     data = write_synth_set(tmp_path_factory.mktemp("crops") / "set", images=3, seed=5, progress=False)
-    rows = range(3)
-    return torch.cat(
-        [crop_persons(data.image_rgb(int(data.image_index[r])), data.boxes[r][None]).crops for r in rows]
-    )
+    return make_batch(data, np.arange(3), jitter=0.0, rng=np.random.default_rng(0)).crops
 
 
 @pytest.mark.parametrize(
@@ -103,8 +101,6 @@ def test_bench_cpu_paths_reports_speedup_and_accuracy_cost(tmp_path, monkeypatch
 
 def test_eval_measures_a_speed_path_on_a_labelled_set(tmp_path) -> None:
     """`fasthmr eval --backend/--precision`: the path's MPJPE beside fp32's on the same images."""
-    from fasthmr_ros.samples.synth import SynthConfig, write_synth_set
-
     data = tmp_path / "set"
     write_synth_set(data, images=3, seed=5, cfg=SynthConfig(width=160, height=120), progress=False)
     reports = {}
