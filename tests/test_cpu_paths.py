@@ -38,7 +38,7 @@ def body():
 @pytest.fixture(scope="module")
 def crops(tmp_path_factory: pytest.TempPathFactory) -> torch.Tensor:
     """Three person crops of rendered scenes, the input the paths serve: noise crops push the
-    trained default off its data, where rounding moves its joints much further (21-31 mm)."""
+    trained default off its data, where rounding moves its joints much further."""
     data = write_synth_set(tmp_path_factory.mktemp("crops") / "set", images=3, seed=5, progress=False)
     return make_batch(data, np.arange(3), jitter=0.0, rng=np.random.default_rng(0)).crops
 
