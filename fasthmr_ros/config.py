@@ -271,7 +271,7 @@ def diffusion_preset(name: str) -> DiffusionConfig:
     return from_dict(DiffusionConfig, to_dict(DIFFUSION_PRESETS[name]))
 
 
-DECODERS = ("regression", "diffusion", "genhmr")
+DECODERS = ("regression", "one_euro", "diffusion", "genhmr")
 
 
 @dataclass
@@ -282,7 +282,7 @@ class DecoderConfig:
     """
 
     decoder: str = field(
-        default="regression", metadata=param("pose decoder", choices=("regression", "diffusion", "genhmr"))
+        default="regression", metadata=param("pose decoder", choices=DECODERS)
     )
     diffusion_model: str = ""  # checkpoint from `fasthmr train-decoder denoiser`
     genhmr_model: str = ""  # checkpoint from the GenHMR trainer
@@ -294,6 +294,22 @@ class DecoderConfig:
         default=1, metadata=param("diffusion decoder: denoising steps (the paper uses one)", 1, 1000)
     )
     min_history: int = 4  # frames a track needs before the diffusion decoder takes over
+    # One-Euro filter (`decoder: one_euro`, decoders/one_euro.py): cut-off at rest, how fast the
+    # cut-off rises with joint speed, the cut-off of the speed estimate, and the frame rate
+    # assumed where stamps give no time step.
+    one_euro_min_cutoff: float = field(
+        default=0.5, metadata=param("One-Euro filter: cut-off frequency at rest, Hz", 1e-3, 1000.0)
+    )
+    one_euro_beta: float = field(
+        default=0.0, metadata=param("One-Euro filter: cut-off increase per unit of joint speed", 0.0, 1e4)
+    )
+    one_euro_d_cutoff: float = field(
+        default=1.0, metadata=param("One-Euro filter: cut-off of the speed estimate, Hz", 1e-3, 1000.0)
+    )
+    one_euro_frame_rate: float = field(
+        default=30.0,
+        metadata=param("One-Euro filter: frame rate used where stamps give no step", 0.1, 1000.0),
+    )
 
 
 DETECTION_MODES = ("auto", "upstream", "onnx", "fixed")
@@ -677,6 +693,10 @@ class NodeConfig:
     decoder_model: str = field(default="", metadata=param("checkpoint of the diffusion or GenHMR decoder"))
     lookahead: int = mirror(DecoderConfig, "lookahead")
     sample_steps: int = mirror(DecoderConfig, "sample_steps")
+    one_euro_min_cutoff: float = mirror(DecoderConfig, "one_euro_min_cutoff")
+    one_euro_beta: float = mirror(DecoderConfig, "one_euro_beta")
+    one_euro_d_cutoff: float = mirror(DecoderConfig, "one_euro_d_cutoff")
+    one_euro_frame_rate: float = mirror(DecoderConfig, "one_euro_frame_rate")
     token_merging: bool = field(
         default=False, metadata=param("Mask-ToMe token merging with MergingConfig's default schedule")
     )

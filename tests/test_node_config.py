@@ -107,7 +107,16 @@ def test_node_parameters_that_set_a_section_are_that_sections_settings() -> None
     # The node's defaults build exactly the sections' defaults (device comes from the backend choice).
     assert pipeline_config(node, "cpu") == PipelineConfig(device="cpu", output_vertices=True)
     assert runtime_config(node) == RuntimeConfig()
-    assert mirrored(node, DecoderConfig) == {"decoder": "regression", "lookahead": 0, "sample_steps": 1}
+    decoder_defaults = DecoderConfig()
+    assert mirrored(node, DecoderConfig) == {
+        "decoder": "regression",
+        "lookahead": 0,
+        "sample_steps": 1,
+        "one_euro_min_cutoff": decoder_defaults.one_euro_min_cutoff,
+        "one_euro_beta": decoder_defaults.one_euro_beta,
+        "one_euro_d_cutoff": decoder_defaults.one_euro_d_cutoff,
+        "one_euro_frame_rate": decoder_defaults.one_euro_frame_rate,
+    }
     changed = NodeConfig(checkpoint="/m.ckpt", tracker_iou_threshold=0.2, score_threshold=0.5, device="cpu")
     pipe = pipeline_config(changed, "cpu")
     assert (pipe.checkpoint, pipe.score_threshold, pipe.tracker) == (

@@ -29,6 +29,10 @@ def build_decoder(
     """
     if cfg.decoder == "regression":
         return RegressionDecoder()
+    if cfg.decoder == "one_euro":
+        from fasthmr_ros.decoders.one_euro import OneEuroDecoder
+
+        return OneEuroDecoder.from_config(cfg)
     if cfg.decoder == "diffusion":
         if not cfg.diffusion_model:
             raise MissingFileError(

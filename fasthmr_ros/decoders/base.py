@@ -28,6 +28,10 @@ class DecoderInput:
     pred_cam: torch.Tensor  # (B, 3)
     histories: list[list[TrackFrame]]  # per person, oldest first, excluding this frame
     keypoints2d: torch.Tensor | None = None  # (B, K, 3) crop-normalised x, y in [-1, 1] and confidence
+    stamp_ns: int = 0  # the frame's stamp, for decoders that filter in time (0: unknown)
+    # Every track the pipeline still keeps a history for (None: not told), so a stateful decoder
+    # can drop the state of tracks that have ended instead of growing with every person ever seen.
+    known_track_ids: list[int] | None = None
 
 
 @dataclass

@@ -332,6 +332,8 @@ class Pipeline:
                     pred_cam=_as_normal(outputs["pred_cam"]),
                     histories=histories,
                     keypoints2d=self._crop_keypoints(dets, started.to_crop),
+                    stamp_ns=started.stamp_ns,
+                    known_track_ids=list(self.history),
                 )
             )
         with clock.stage("smpl"):
