@@ -3,7 +3,8 @@
 Accuracy of the whole per-frame pipeline on a labelled data set (docs/accuracy.md): MPJPE,
 PA-MPJPE and PVE in mm, acceleration error on clips, per-crop latency and the mean-pose baseline,
 printed as a table and written as JSON (top-level keys `mpjpe_mm`, `pa_mpjpe_mm`, `pve_mm`,
-`mean_pose_mpjpe_mm`, `accel_mm` for clips) and a PNG plot beside it.
+`mean_pose_mpjpe_mm`, `accel_mm` for clips) and a PNG plot beside it when matplotlib (the `plot`
+extra) is installed.
 """
 
 from __future__ import annotations
@@ -125,8 +126,13 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.json)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=1) + "\n")
-    picture = plot(
-        report, out.with_suffix(".png"), args.label or f"{Path(args.data).name}: {pipeline.model_description}"
-    )
+    title = args.label or f"{Path(args.data).name}: {pipeline.model_description}"
+    try:
+        picture = plot(report, out.with_suffix(".png"), title)
+    except ModuleNotFoundError as exc:  # the plot is an optional extra; the report is complete without it
+        if exc.name is None or exc.name.split(".")[0] != "matplotlib":
+            raise
+        print(f"wrote {out}; no plot: matplotlib is not installed (pip install 'fasthmr_ros[plot]')")
+        return 0
     print(f"wrote {out}, {picture}")
     return 0
