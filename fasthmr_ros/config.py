@@ -272,6 +272,8 @@ def diffusion_preset(name: str) -> DiffusionConfig:
 
 
 DECODERS = ("regression", "one_euro", "diffusion", "genhmr")
+BACKENDS = ("auto", "tensorrt", "torch", "onnxruntime", "cpu")
+PRECISIONS = ("fp32", "fp16", "bf16", "int8")
 
 
 @dataclass
@@ -576,7 +578,7 @@ class RuntimeConfig:
         default="auto",
         metadata=param(
             "inference backend; auto picks TensorRT, then torch on CUDA, then CPU",
-            choices=("auto", "tensorrt", "torch", "onnxruntime", "cpu"),
+            choices=BACKENDS,
         ),
     )
     # On the CPU: fp32, bf16, int8 (onnxruntime: fp32, int8); anything else runs fp32, and the
@@ -585,7 +587,7 @@ class RuntimeConfig:
         default="fp16",
         metadata=param(
             "inference precision (CPU: fp32, bf16, int8; docs/runtime.md)",
-            choices=("fp32", "fp16", "bf16", "int8"),
+            choices=PRECISIONS,
         ),
     )
     device: str = field(

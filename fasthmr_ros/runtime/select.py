@@ -16,7 +16,7 @@ import onnxruntime as ort
 import torch
 
 from fasthmr_ros.assets import paths
-from fasthmr_ros.config import RuntimeConfig
+from fasthmr_ros.config import BACKENDS, PRECISIONS, RuntimeConfig
 from fasthmr_ros.errors import FastHMRError
 from fasthmr_ros.models.body_model import BodyModel
 from fasthmr_ros.models.hmr import HMR
@@ -24,8 +24,6 @@ from fasthmr_ros.runtime.interface import BackendError, Runner
 
 log = logging.getLogger(__name__)
 
-BACKENDS = ("auto", "tensorrt", "torch", "onnxruntime", "cpu")
-PRECISIONS = ("fp32", "fp16", "bf16", "int8")
 CPU_PRECISIONS = ("fp32", "bf16", "int8")
 ORT_PRECISIONS = ("fp32", "int8")
 

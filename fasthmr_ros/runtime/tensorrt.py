@@ -42,13 +42,13 @@ import torch
 from tqdm import tqdm
 
 from fasthmr_ros.assets import paths
+from fasthmr_ros.config import PRECISIONS
 from fasthmr_ros.npz import open_npz
 from fasthmr_ros.runtime.interface import INPUT_CROPS, BackendError, Runner
 from fasthmr_ros.runtime.onnx_export import onnx_hash, read_model_io
 
 log = logging.getLogger(__name__)
 
-PRECISIONS = ("fp32", "fp16", "bf16", "int8")
 TIMING_CACHE_NAME = "timing-{gpu}-trt{version}.cache"
 MIN_VERSION = (8, 5)
 BF16_VERSION = (9, 0)  # BuilderFlag.BF16 first appears in TensorRT 9
