@@ -18,6 +18,7 @@ from fasthmr_ros.config import (
 from fasthmr_ros.models.default import EMBEDDED_WARNING
 from fasthmr_ros.pipeline.core import Pipeline, build_pipeline
 from fasthmr_ros.ros.bag import STORAGES, BagProcessor, BagSummary
+from fasthmr_ros.ros.bag.interrupt import RunInterruptedError, signals_raise
 from fasthmr_ros.ros.bag.preview import PreviewVideo
 from fasthmr_ros.samples.bag import write_sample_bag
 
@@ -172,7 +173,14 @@ def run(args: argparse.Namespace) -> int:
     if preview is not None:
         preview.fps = processor.image_rate()
     try:
-        summary = processor.run()
+        with signals_raise():
+            summary = processor.run()
+    except RunInterruptedError as exc:
+        print(
+            f"{exc}: {exc.frames_done} of {exc.frames_total} frames written to {args.output} "
+            "(readable, marked incomplete in metadata.yaml custom_data)"
+        )
+        return exc.exit_code
     finally:
         if preview is not None:
             preview.close()

@@ -42,6 +42,7 @@ from fasthmr_ros.config import BagConfig
 from fasthmr_ros.pipeline.core import Pipeline
 from fasthmr_ros.pipeline.multi_camera import process_cameras
 from fasthmr_ros.pipeline.result import FrameResult
+from fasthmr_ros.ros.bag.interrupt import RunInterruptedError
 from fasthmr_ros.ros.bag.summary import MAX_EXAMPLES, BagSummary
 from fasthmr_ros.ros.bag.topics import BagError, absolute_outputs, choose_cameras, choose_topics
 from fasthmr_ros.ros.frames import FrameSkipError, frame_inputs
@@ -177,6 +178,13 @@ class BagProcessor:
                 raise BagError(f"cannot create {self.out_path}: {exc}") from exc
             try:
                 self._copy_and_process(reader, writer, cameras, detections)
+            except RunInterruptedError as exc:
+                # The frames finished so far stay readable; custom_data says the bag is partial.
+                exc.frames_done = self.summary.frames_in
+                exc.frames_total = sum(c.msgcount for c in reader.connections if c.topic in cameras)
+                writer.set_custom_data("fasthmr.complete", "false")
+                writer.set_custom_data("fasthmr.frames_done", str(exc.frames_done))
+                raise
             finally:
                 writer.close()
             self.summary.seconds = time.perf_counter() - start
