@@ -28,7 +28,7 @@ def test_signal_mid_run_finalizes_a_partial_bag(tmp_path: Path, sig: signal.Sign
     pipeline = Pipeline(MeshEstimator(model.model, body.body), PipelineConfig())
     seen: list[int] = []
 
-    def on_frame(*_: Any) -> None:  # the real signal, sent to this process after frame 4 and again
+    def on_frame(*_: Any) -> None:  # the real signal, sent to this process after frame 4
         seen.append(1)
         if len(seen) == 4:
             os.kill(os.getpid(), sig)

@@ -42,7 +42,7 @@ from fasthmr_ros.config import BagConfig
 from fasthmr_ros.pipeline.core import Pipeline
 from fasthmr_ros.pipeline.multi_camera import process_cameras
 from fasthmr_ros.pipeline.result import FrameResult
-from fasthmr_ros.ros.bag.interrupt import RunInterruptedError
+from fasthmr_ros.ros.bag.interrupt import RunInterruptedError, raise_if_interrupted
 from fasthmr_ros.ros.bag.summary import MAX_EXAMPLES, BagSummary
 from fasthmr_ros.ros.bag.topics import BagError, absolute_outputs, choose_cameras, choose_topics
 from fasthmr_ros.ros.frames import FrameSkipError, frame_inputs
@@ -301,6 +301,7 @@ class BagProcessor:
         bar = tqdm(total=n_images, unit="frame", desc="fasthmr bag", disable=not self.progress)
         with bar:
             for conn, timestamp, raw in reader.messages():
+                raise_if_interrupted()  # between records: every frame in the output is whole
                 if conn.id in passthrough:
                     writer.write(passthrough[conn.id], timestamp, raw)
                     self.summary.records_copied += 1
