@@ -5,8 +5,8 @@ Without this SIGTERM (systemd, docker stop, Ray shutdown) and SIGHUP (a dropped 
 the process at once: the storage file is left without metadata and no rosbag2 reader opens it.
 The handler only records the signal; the processing loop calls `raise_if_interrupted()` before
 each input record. Raising inside the handler itself could cut a record in half in the storage
-writer's buffer and corrupt the last chunk. Shared by every front end that writes a bag (bag,
-demo, fleet).
+writer's buffer and corrupt the last chunk. Used by `fasthmr bag`, and so by `fasthmr demo`,
+which runs it; no fleet front end exists yet.
 """
 
 from __future__ import annotations
